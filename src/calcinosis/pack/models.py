@@ -1,0 +1,340 @@
+"""Typed, frozen models of the knowledge pack.
+
+Every model forbids unknown keys, so a typo in a YAML file is a load error naming the file and field.
+Every clinical statement carries ``sources``: a list of :class:`SourceRef` naming a source id from
+``sources.yaml`` and, where the source has sections, the section the fact comes from.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
+
+
+class Strict(BaseModel):
+    """Base for all pack records: frozen, no unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class EvidenceLevel(StrEnum):
+    """The chapter's A–E scale (A strongest)."""
+
+    A = "A"
+    B = "B"
+    C = "C"
+    D = "D"
+    E = "E"
+
+
+class SourceKind(StrEnum):
+    TEXTBOOK = "textbook"
+    POINT_OF_CARE = "point-of-care"
+    SYSTEMATIC_REVIEW = "systematic-review"
+    NARRATIVE_REVIEW = "narrative-review"
+    PRIMARY_STUDY = "primary-study"
+    CASE_REPORT = "case-report"
+    DRUG_LABEL = "drug-label"
+    GUIDELINE = "guideline"
+    TERMINOLOGY = "terminology"
+    WEB = "web"
+    CONFIGURATION = "configuration"
+
+
+class Trust(StrEnum):
+    NORMAL = "normal"
+    LOW = "low"
+
+
+class SourceSection(Strict):
+    id: Slug
+    title: str
+
+
+class Identifiers(Strict):
+    pmid: str | None = Field(default=None, pattern=r"^[0-9]{6,9}$")
+    doi: str | None = Field(default=None, pattern=r"^10\.[0-9]{4,9}/\S+$")
+    pmcid: str | None = Field(default=None, pattern=r"^PMC[0-9]+$")
+    url: str | None = None
+
+
+class Source(Strict):
+    """A reference the pack draws on. Identifiers only where the dossier marks them seen."""
+
+    id: Slug
+    short: str
+    citation: str
+    kind: SourceKind
+    year: int | None = None
+    identifiers: Identifiers = Identifiers()
+    verified: bool = True
+    trust: Trust = Trust.NORMAL
+    sections: tuple[SourceSection, ...] = ()
+    note: str | None = None
+
+
+class SourceRef(Strict):
+    """Provenance of one fact: which source, which section."""
+
+    source: Slug
+    section: str | None = None
+    note: str | None = None
+
+
+Sourced = Annotated[tuple[SourceRef, ...], Field(min_length=1)]
+
+
+class Frequency(Strict):
+    text: str
+    low_percent: float | None = Field(default=None, ge=0, le=100)
+    high_percent: float | None = Field(default=None, ge=0, le=100)
+    population: str | None = None
+    sources: Sourced
+
+
+class Association(Strict):
+    """A condition or exposure linked to a subtype (e.g. systemic sclerosis → dystrophic)."""
+
+    concept: Slug | None = None
+    text: str
+    frequencies: tuple[Frequency, ...] = ()
+    sources: Sourced
+
+
+class ConflictPosition(Strict):
+    claim: str
+    sources: Sourced
+
+
+class Conflict(Strict):
+    """A recorded disagreement between sources. Never resolved silently."""
+
+    id: Slug
+    topic: str
+    positions: Annotated[tuple[ConflictPosition, ...], Field(min_length=2)]
+    handling: str
+    handling_source: SourceRef | None = None
+
+
+class SubtypeCode(StrEnum):
+    DYSTROPHIC = "dystrophic"
+    METASTATIC = "metastatic"
+    IDIOPATHIC = "idiopathic"
+    IATROGENIC = "iatrogenic"
+    CALCIPHYLAXIS = "calciphylaxis"
+    UNDETERMINED = "undetermined"
+
+
+class Subtype(Strict):
+    id: Slug
+    name: str
+    kind: Literal["core", "variant"]
+    categories: tuple[SubtypeCode, ...] = Field(min_length=1)
+    definition: str
+    features: tuple[str, ...] = ()
+    lab_pattern: str | None = None
+    presentation: str | None = None
+    management_note: str | None = None
+    associations: tuple[Association, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
+    sources: Sourced
+
+
+class LabCode(Strict):
+    system: Literal["http://loinc.org"] = "http://loinc.org"
+    code: str = Field(pattern=r"^[0-9]{1,7}-[0-9]$")
+    display: str
+
+
+class WorkupItem(Strict):
+    """An investigation; ``needed_when`` names work-up scenarios (see ``workup.yaml``)."""
+
+    id: Slug
+    name: str
+    kind: Literal["lab", "imaging", "histology", "genetic", "clinical"]
+    analytes: tuple[Slug, ...] = ()
+    codes: tuple[LabCode, ...] = ()
+    purpose: str
+    needed_when: tuple[Slug, ...] = Field(min_length=1)
+    note: str | None = None
+    sources: Sourced
+
+
+class WorkupScenario(Strict):
+    id: Slug
+    name: str
+    description: str
+    sources: Sourced
+
+
+class StudyDesign(StrEnum):
+    RCT = "rct"
+    CONTROLLED_TRIAL = "controlled-trial"
+    OPEN_TRIAL = "open-trial"
+    COHORT = "cohort"
+    CASE_SERIES = "case-series"
+    POOLED_SERIES = "pooled-series"
+    CASE_REPORT = "case-report"
+    SURVEY = "survey"
+    REVIEW = "review"
+
+
+class Blinding(StrEnum):
+    DOUBLE = "double"
+    SINGLE = "single"
+    OPEN = "open"
+    UNKNOWN = "unknown"
+
+
+class Study(Strict):
+    id: Slug
+    label: str
+    design: StudyDesign
+    blinding: Blinding = Blinding.UNKNOWN
+    n: int | None = Field(default=None, ge=1)
+    population: str
+    outcome: str
+    settings: tuple[Slug, ...] = ()
+    verified: bool = True
+    sources: Sourced
+
+
+class LineName(StrEnum):
+    FIRST = "first"
+    SECOND = "second"
+    THIRD = "third"
+    PREFERRED = "preferred"
+    NOT_RECOMMENDED = "not-recommended"
+
+
+class LineStatement(Strict):
+    """A line of therapy as one source states it (never inferred)."""
+
+    line: LineName
+    setting: Slug | None = None
+    stated_level: EvidenceLevel | None = None
+    note: str | None = None
+    source: SourceRef
+
+
+class StatedLevel(Strict):
+    """A level stated by a source on another scale (e.g. modified OCEBM)."""
+
+    scale: Literal["ocebm-modified", "textbook-a-e", "other"]
+    level: str
+    direction: Literal["for", "against", "neutral"] = "for"
+    note: str | None = None
+    source: SourceRef
+
+
+class Applicability(StrEnum):
+    STUDIED = "studied"
+    LISTED = "listed"
+    AVOID = "avoid"
+
+
+class SettingFit(Strict):
+    """How a therapy relates to one clinical setting (the dossier's applicability matrix)."""
+
+    setting: Slug
+    fit: Applicability
+    note: str | None = None
+    sources: Sourced
+
+
+class CautionSeverity(StrEnum):
+    CONTRAINDICATION = "contraindication"
+    WARNING = "warning"
+    MONITOR = "monitor"
+    INFO = "info"
+
+
+class Caution(Strict):
+    """A safety fact. ``when`` names patient-context triggers evaluated by the engine."""
+
+    id: Slug
+    text: str
+    severity: CautionSeverity
+    when: tuple[Slug, ...] = ()
+    verified: bool = True
+    sources: Sourced
+
+
+class DoseNote(Strict):
+    text: str
+    sources: Sourced
+
+
+class Therapy(Strict):
+    id: Slug
+    name: str
+    kind: Literal["drug", "procedure", "supportive", "strategy"]
+    aliases: tuple[str, ...] = ()
+    agents: tuple[str, ...] = ()
+    mechanism: str
+    mechanism_sources: Sourced
+    settings: tuple[SettingFit, ...] = ()
+    lines: tuple[LineStatement, ...] = ()
+    stated_levels: tuple[StatedLevel, ...] = ()
+    studies: tuple[Study, ...] = ()
+    cautions: tuple[Caution, ...] = ()
+    doses_reported: tuple[DoseNote, ...] = ()
+    targets: tuple[Slug, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
+    summary: str
+    summary_sources: Sourced
+
+
+class ContextAlert(Strict):
+    """A combination/context alert (dossier section 4.1)."""
+
+    id: Slug
+    trigger: tuple[Slug, ...] = Field(min_length=1)
+    severity: Literal["critical", "warning", "info"]
+    text: str
+    therapies: tuple[Slug, ...] = ()
+    verified: bool = True
+    sources: Sourced
+
+
+class SubtypeRule(Strict):
+    """A classification rule (dossier section 1.4). Predicates are named; the engine evaluates them."""
+
+    id: Slug
+    title: str
+    subtype: SubtypeCode
+    variant: Slug | None = None
+    all_of: tuple[Slug, ...] = ()
+    any_of: tuple[Slug, ...] = ()
+    none_of: tuple[Slug, ...] = ()
+    confidence: Literal["high", "medium", "low"]
+    caveat: str | None = None
+    sources: Sourced
+
+
+class ReferenceInterval(Strict):
+    analyte: Slug
+    unit: str
+    low: float | None = None
+    high: float | None = None
+    note: str | None = None
+    sources: Sourced
+
+
+class PackMeta(Strict):
+    id: Slug
+    title: str
+    version: str
+    last_reviewed: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    publisher: str
+    grading_system: str
+    disclaimer: str
+    cap_threshold_warn: float
+    cap_threshold_strong: float
+    cap_threshold_sources: Sourced
+    albumin_correction: str
+    albumin_correction_sources: Sourced
