@@ -159,15 +159,21 @@ class WorkupItem(Strict):
     analytes: tuple[Slug, ...] = ()
     codes: tuple[LabCode, ...] = ()
     purpose: str
+    events: tuple[Slug, ...] = ()
     needed_when: tuple[Slug, ...] = Field(min_length=1)
     note: str | None = None
     sources: Sourced
 
 
 class WorkupScenario(Strict):
+    """A situation with its own minimum work-up. It applies when the subtype call (or an alternative) is one
+    of ``subtypes`` or any predicate in ``applies_when`` holds; ``all`` applies to every patient."""
+
     id: Slug
     name: str
     description: str
+    subtypes: tuple[SubtypeCode, ...] = ()
+    applies_when: tuple[Slug, ...] = ()
     sources: Sourced
 
 

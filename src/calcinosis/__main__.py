@@ -1,0 +1,3 @@
+from calcinosis.cli import main
+
+main()

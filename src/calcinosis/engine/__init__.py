@@ -1,0 +1,94 @@
+"""The assessment engine: patient facts in, an Assessment with its full trail out.
+
+Imports only ``pack`` and ``patient``; no web, database, file or FHIR code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from calcinosis.engine.alerts import fire_alerts
+from calcinosis.engine.classify import classify
+from calcinosis.engine.facts import build_view
+from calcinosis.engine.rank import rank_therapies
+from calcinosis.engine.results import (
+    Assessment,
+    FactUsed,
+    IssueOut,
+    KnowledgeInfo,
+    Stance,
+    SubtypeCall,
+    TherapyOption,
+    WorkupEntry,
+    WorkupStatus,
+)
+from calcinosis.engine.workup import plan_workup
+from calcinosis.pack.knowledge import KnowledgePack
+from calcinosis.pack.loader import load_pack_cached
+from calcinosis.patient.models import Case, InputIssue
+
+__all__ = [
+    "Assessment",
+    "Stance",
+    "SubtypeCall",
+    "TherapyOption",
+    "WorkupEntry",
+    "WorkupStatus",
+    "assess",
+    "knowledge_info",
+]
+
+
+def knowledge_info(pack: KnowledgePack) -> KnowledgeInfo:
+    return KnowledgeInfo(
+        pack=pack.meta.id,
+        version=pack.meta.version,
+        content_hash=pack.content_hash,
+        last_reviewed=pack.meta.last_reviewed,
+        grading_system=pack.meta.grading_system,
+    )
+
+
+def assess(
+    case: Case,
+    pack: KnowledgePack | None = None,
+    *,
+    issues: Sequence[InputIssue] = (),
+    as_of: dt.date | None = None,
+) -> Assessment:
+    """Classify, list the work-up still missing and rank therapy options for one patient. Pure."""
+    pack = pack or load_pack_cached()
+    view = build_view(case, pack, as_of)
+    call, _ = classify(view, pack)
+    workup = plan_workup(view, call, pack)
+    alerts, lowered = fire_alerts(view, pack)
+    therapies = rank_therapies(view, call, pack, lowered)
+    used_ids: set[str] = set()
+    for reason in (*call.reasons, *(r for a in call.alternatives for r in a.reasons)):
+        used_ids.update(reason.basis.facts)
+    for item in (*workup, *therapies, *alerts):
+        used_ids.update(item.basis.facts)
+    facts_used = tuple(
+        FactUsed(
+            id=f.id,
+            kind=f.kind,
+            text=f.text,
+            value=f.value,
+            date=f.date.isoformat() if f.date else None,
+        )
+        for f in view.facts.values()
+        if f.id in used_ids
+    )
+    all_issues = [*issues, *view.issues]
+    return Assessment(
+        patient_id=case.id,
+        subtype=call,
+        workup=workup,
+        therapies=therapies,
+        alerts=alerts,
+        knowledge=knowledge_info(pack),
+        facts_used=facts_used,
+        input_issues=tuple(IssueOut(location=i.location, message=i.message, severity=i.severity) for i in all_issues),
+        disclaimer=pack.meta.disclaimer,
+    )

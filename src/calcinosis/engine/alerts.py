@@ -1,0 +1,44 @@
+"""Context alerts (dossier §4.1, §5.7) whose triggers all hold for this patient."""
+
+from __future__ import annotations
+
+from calcinosis.engine.basis import make_basis
+from calcinosis.engine.facts import Fact, FactView
+from calcinosis.engine.predicates import evaluate
+from calcinosis.engine.results import Alert, Stance
+from calcinosis.pack.knowledge import KnowledgePack
+
+SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+STANCE_FOR = {"critical": Stance.AVOID, "warning": Stance.USE_WITH_CAUTION}
+
+
+def fire_alerts(view: FactView, pack: KnowledgePack) -> tuple[tuple[Alert, ...], dict[str, tuple[Stance, str]]]:
+    alerts: list[Alert] = []
+    lowered: dict[str, tuple[Stance, str]] = {}
+    for alert in pack.alerts:
+        facts: list[Fact] = []
+        holds = True
+        for name in alert.trigger:
+            found = evaluate(name, view)
+            if not found.holds:
+                holds = False
+                break
+            facts.extend(found.facts)
+        if not holds:
+            continue
+        alerts.append(
+            Alert(
+                id=alert.id,
+                severity=alert.severity,
+                text=alert.text + ("" if alert.verified else " (basis not verified against its source)"),
+                therapies=alert.therapies,
+                basis=make_basis(pack, rules=[f"alert:{alert.id}"], facts=facts, sources=alert.sources),
+            )
+        )
+        stance = STANCE_FOR.get(alert.severity)
+        if stance is not None:
+            for tid in alert.therapies:
+                if tid not in lowered or stance is Stance.AVOID:
+                    lowered[tid] = (stance, f"Alert ({alert.severity}): {alert.text}")
+    alerts.sort(key=lambda a: SEVERITY_ORDER[a.severity])
+    return tuple(alerts), lowered

@@ -1,0 +1,321 @@
+"""Normalise a Case into the facts rules read: concepts resolved, labs converted, latest values chosen.
+
+Every fact gets an id; rules report the ids they read so an assessment can show its trail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from calcinosis.pack.knowledge import KnowledgePack
+from calcinosis.patient.models import Case, InputIssue, Lab
+from calcinosis.patient.terms import load_lab_vocabulary, load_lesion_vocabulary
+from calcinosis.patient.vocabulary import load_vocabulary
+
+
+@dataclass(frozen=True)
+class Fact:
+    id: str
+    kind: str
+    text: str
+    value: str | None = None
+    date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class LabValue:
+    analyte: str
+    value: float
+    unit: str
+    flag: str | None
+    flag_basis: str
+    fact: Fact
+
+
+@dataclass(frozen=True)
+class LesionFacts:
+    fact: Fact
+    features: frozenset[str]
+    sites: frozenset[str]
+    count: int | None
+    size_mm: float | None
+
+
+@dataclass
+class FactView:
+    """What the engine knows about one patient, with the facts behind each item."""
+
+    as_of: dt.date
+    age_years: float | None = None
+    sex: str = "unknown"
+    pregnant: bool | None = None
+    demographics: dict[str, Fact] = field(default_factory=dict)
+    conditions: dict[str, list[Fact]] = field(default_factory=dict)
+    active_disease: dict[str, Fact] = field(default_factory=dict)
+    medications: dict[str, list[Fact]] = field(default_factory=dict)
+    events: dict[str, list[Fact]] = field(default_factory=dict)
+    labs: dict[str, LabValue] = field(default_factory=dict)
+    lab_history: dict[str, list[LabValue]] = field(default_factory=dict)
+    lesions: list[LesionFacts] = field(default_factory=list)
+    issues: list[InputIssue] = field(default_factory=list)
+    facts: dict[str, Fact] = field(default_factory=dict)
+
+    def add(self, fact: Fact) -> Fact:
+        self.facts[fact.id] = fact
+        return fact
+
+    def has_condition(self, *concepts: str) -> list[Fact]:
+        return [f for c in concepts for f in self.conditions.get(c, [])]
+
+    def on_medication(self, *concepts: str) -> list[Fact]:
+        return [f for c in concepts for f in self.medications.get(c, [])]
+
+    def had_event(self, *concepts: str) -> list[Fact]:
+        return [f for c in concepts for f in self.events.get(c, [])]
+
+    def lab(self, analyte: str) -> LabValue | None:
+        return self.labs.get(analyte)
+
+    def lesion_features(self) -> set[str]:
+        return {f for lesion in self.lesions for f in lesion.features}
+
+    def lesions_with(self, feature: str) -> list[Fact]:
+        return [lesion.fact for lesion in self.lesions if feature in lesion.features]
+
+    def lesions_at(self, site: str) -> list[Fact]:
+        return [lesion.fact for lesion in self.lesions if site in lesion.sites]
+
+
+def build_view(case: Case, pack: KnowledgePack, as_of: dt.date | None = None) -> FactView:
+    """Resolve concepts, convert units and pick the latest lab values. Pure apart from vocabulary loading."""
+    when = as_of or case.as_of or _latest_date(case) or dt.date(2000, 1, 1)
+    view = FactView(as_of=when, sex=case.sex.value)
+    _demographics(case, view)
+    _conditions(case, view)
+    _medications(case, view)
+    _events(case, view)
+    _labs(case, view, pack)
+    _lesions(case, view)
+    return view
+
+
+def _latest_date(case: Case) -> dt.date | None:
+    dates = [d for d in (*(lab.date for lab in case.labs), *(e.date for e in case.history)) if d is not None]
+    return max(dates) if dates else None
+
+
+def _demographics(case: Case, view: FactView) -> None:
+    if case.age_years is not None:
+        view.age_years = case.age_years
+    elif case.birth_date is not None:
+        days = (view.as_of - case.birth_date).days
+        view.age_years = max(days, 0) / 365.25
+    if view.age_years is not None:
+        shown = f"{view.age_years:.0f} years" if view.age_years >= 1 else f"{view.age_years * 365.25:.0f} days"
+        view.demographics["age"] = view.add(Fact("age", "demographics", "Age", shown))
+    if case.sex.value != "unknown":
+        view.demographics["sex"] = view.add(Fact("sex", "demographics", "Sex", case.sex.value))
+    if case.pregnant is not None:
+        view.pregnant = case.pregnant
+        view.demographics["pregnant"] = view.add(
+            Fact("pregnancy", "demographics", "Pregnancy status", "pregnant" if case.pregnant else "not pregnant")
+        )
+
+
+def _concepts(given: str | None, text: str | None, kind: str, where: str, view: FactView) -> set[str]:
+    vocab = load_vocabulary()
+    found: set[str] = set()
+    if given:
+        if vocab.kind_of(given) is None:
+            view.issues.append(InputIssue(location=where, message=f"unknown concept '{given}'"))
+        else:
+            found.add(given)
+    if text and not found:
+        found = vocab.find(text, kind)  # type: ignore[arg-type]
+    if not found:
+        view.issues.append(
+            InputIssue(location=where, message=f"not recognised: '{text or given or ''}'", severity="information")
+        )
+    return vocab.expand(found)
+
+
+def _conditions(case: Case, view: FactView) -> None:
+    for i, cond in enumerate(case.conditions):
+        where = f"conditions[{i}]"
+        label = cond.text or cond.concept or "condition"
+        if cond.status not in ("active", "recurrence", "relapse") or cond.verification in (
+            "differential",
+            "unconfirmed",
+        ):
+            view.issues.append(
+                InputIssue(
+                    location=where,
+                    message=f"'{label}' not counted: status {cond.status}, verification {cond.verification}",
+                    severity="information",
+                )
+            )
+            continue
+        fact = view.add(Fact(cond.id or f"condition-{i}", "condition", label, None, cond.onset or cond.recorded))
+        concepts = _concepts(cond.concept, cond.text, "condition", where, view)
+        for c in concepts:
+            view.conditions.setdefault(c, []).append(fact)
+            if cond.disease_active:
+                view.active_disease[c] = fact
+        if "pregnancy" in concepts and view.pregnant is None:
+            view.pregnant = True
+
+
+def _medications(case: Case, view: FactView) -> None:
+    for i, med in enumerate(case.medications):
+        where = f"medications[{i}]"
+        label = med.name or med.concept or "medication"
+        if med.status not in ("active", "on-hold", "unknown", "draft"):
+            continue
+        fact = view.add(Fact(med.id or f"medication-{i}", "medication", label, med.dose, med.start))
+        for c in _concepts(med.concept, med.name, "medication", where, view):
+            view.medications.setdefault(c, []).append(fact)
+
+
+def _events(case: Case, view: FactView) -> None:
+    for i, ev in enumerate(case.history):
+        where = f"history[{i}]"
+        text = " ".join(t for t in (ev.text, ev.result) if t)
+        label = ev.text or ev.concept or "event"
+        fact = view.add(Fact(ev.id or f"history-{i}", "history", label, ev.result, ev.date))
+        concepts = _concepts(ev.concept, text or None, "event", where, view)
+        if ev.result:
+            concepts |= load_vocabulary().expand(load_vocabulary().find(ev.result, "event"))
+        for c in concepts:
+            view.events.setdefault(c, []).append(fact)
+
+
+def _labs(case: Case, view: FactView, pack: KnowledgePack) -> None:
+    vocab = load_lab_vocabulary()
+    for i, lab in enumerate(case.labs):
+        where = f"labs[{i}]"
+        analyte = _analyte(lab, vocab.by_loinc, vocab.analyte_for_text)
+        if analyte is None:
+            view.issues.append(InputIssue(location=where, message="lab not recognised (no known analyte or LOINC)"))
+            continue
+        term = vocab.terms[analyte]
+        label = lab.text or analyte
+        if lab.value is None:
+            fact = view.add(
+                Fact(lab.id or f"lab-{i}", "lab", label, lab.value_text or lab.interpretation, lab.date)
+            )
+            flag = _flag_from_interpretation(lab.interpretation)
+            if lab.value_text or lab.interpretation:
+                _record_lab(view, LabValue(analyte, float("nan"), term.unit, flag, "reported", fact))
+            continue
+        value = vocab.to_canonical(analyte, lab.value, lab.unit)
+        if value is None:
+            view.issues.append(
+                InputIssue(location=f"{where}.unit", message=f"unit '{lab.unit}' not known for {analyte}; ignored")
+            )
+            continue
+        shown = f"{lab.value:g} {lab.unit or ''}".strip()
+        fact = view.add(Fact(lab.id or f"lab-{i}", "lab", label, shown, lab.date))
+        flag, basis = _flag(lab, value, analyte, pack)
+        _record_lab(view, LabValue(analyte, value, term.unit, flag, basis, fact))
+    _derived_labs(view, pack)
+
+
+def _analyte(lab: Lab, by_loinc: dict[str, str], by_text: object) -> str | None:
+    vocab = load_lab_vocabulary()
+    if lab.analyte and lab.analyte in vocab.terms:
+        return lab.analyte
+    if lab.loinc and lab.loinc in by_loinc:
+        return by_loinc[lab.loinc]
+    for text in (lab.analyte, lab.text):
+        if text:
+            found = vocab.analyte_for_text(text)
+            if found:
+                return found
+    return None
+
+
+def _flag_from_interpretation(interp: str | None) -> str | None:
+    return {"H": "H", "HH": "H", "L": "L", "LL": "L", "N": "N", "POS": "A", "A": "A", "NEG": "N"}.get(interp or "")
+
+
+def _flag(lab: Lab, value: float, analyte: str, pack: KnowledgePack) -> tuple[str | None, str]:
+    if lab.interpretation:
+        return _flag_from_interpretation(lab.interpretation), "reported interpretation"
+    if lab.ref_low is not None or lab.ref_high is not None:
+        raw = lab.value if lab.value is not None else value
+        if lab.ref_high is not None and raw > lab.ref_high:
+            return "H", "reported reference range"
+        if lab.ref_low is not None and raw < lab.ref_low:
+            return "L", "reported reference range"
+        return "N", "reported reference range"
+    return _flag_default(value, analyte, pack)
+
+
+def _flag_default(value: float, analyte: str, pack: KnowledgePack) -> tuple[str | None, str]:
+    interval = pack.reference_intervals.get(analyte)
+    if interval is None:
+        return None, "no reference interval"
+    if interval.high is not None and value > interval.high:
+        return "H", "default reference interval (site configuration)"
+    if interval.low is not None and value < interval.low:
+        return "L", "default reference interval (site configuration)"
+    return "N", "default reference interval (site configuration)"
+
+
+def _record_lab(view: FactView, lv: LabValue) -> None:
+    view.lab_history.setdefault(lv.analyte, []).append(lv)
+    current = view.labs.get(lv.analyte)
+    if current is None or (lv.fact.date or dt.date.min) >= (current.fact.date or dt.date.min):
+        view.labs[lv.analyte] = lv
+
+
+def _derived_labs(view: FactView, pack: KnowledgePack) -> None:
+    """Albumin-corrected calcium and the Ca×PO4 product (both in mg/dL units)."""
+    ca = view.labs.get("calcium")
+    alb = view.labs.get("albumin")
+    if ca is not None and ca.value == ca.value:
+        corrected = ca.value
+        facts = [ca.fact]
+        if alb is not None and alb.value == alb.value:
+            corrected = ca.value + 0.8 * (4.0 - alb.value)
+            facts.append(alb.fact)
+        text = "Albumin-corrected calcium" if len(facts) == 2 else "Calcium (albumin not available to correct)"
+        fact = view.add(
+            Fact("derived-corrected-calcium", "derived", text, f"{corrected:.2f} mg/dL", ca.fact.date)
+        )
+        if ca.flag_basis.startswith("reported") and len(facts) == 1:
+            flag, basis = ca.flag, ca.flag_basis
+        else:
+            flag, basis = _flag_default(corrected, "calcium", pack)
+        view.labs["corrected-calcium"] = LabValue("corrected-calcium", corrected, "mg/dL", flag, basis, fact)
+    po4 = view.labs.get("phosphate")
+    cca = view.labs.get("corrected-calcium")
+    if po4 is not None and cca is not None and po4.value == po4.value:
+        product = cca.value * po4.value
+        fact = view.add(Fact("derived-ca-x-po4", "derived", "Ca×PO4 product", f"{product:.1f} mg²/dL²", po4.fact.date))
+        meta = pack.meta
+        flag = "H" if product >= meta.cap_threshold_strong else ("B" if product >= meta.cap_threshold_warn else "N")
+        view.labs["ca-x-po4"] = LabValue("ca-x-po4", product, "mg2/dL2", flag, "pack thresholds", fact)
+
+
+def _lesions(case: Case, view: FactView) -> None:
+    vocab = load_lesion_vocabulary()
+    for i, lesion in enumerate(case.lesions):
+        text = " ".join((*lesion.features, lesion.description or ""))
+        features = vocab.features_in(text)
+        sites = vocab.sites_in(" ".join((lesion.site or "", lesion.description or "")))
+        unknown = [f for f in lesion.features if not vocab.features_in(f)]
+        for f in unknown:
+            view.issues.append(
+                InputIssue(location=f"lesions[{i}].features", message=f"feature '{f}' not recognised", severity="information")
+            )
+        parts = [lesion.site or "site not given"]
+        if lesion.count:
+            parts.append(f"count {lesion.count}")
+        if lesion.size_mm is not None:
+            parts.append(f"{lesion.size_mm:g} mm")
+        if features:
+            parts.append(", ".join(sorted(features)))
+        fact = view.add(Fact(lesion.id or f"lesion-{i}", "lesion", "Lesion", "; ".join(parts), lesion.onset))
+        view.lesions.append(LesionFacts(fact, frozenset(features), frozenset(sites), lesion.count, lesion.size_mm))

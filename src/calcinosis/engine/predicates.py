@@ -1,0 +1,361 @@
+"""The named predicates of ``predicates.yaml``: each returns whether it holds and the facts it read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from calcinosis.engine.facts import Fact, FactView
+
+
+@dataclass(frozen=True)
+class Finding:
+    holds: bool
+    facts: tuple[Fact, ...] = ()
+
+
+Predicate = Callable[[FactView], Finding]
+PREDICATES: dict[str, Predicate] = {}
+
+CTD = ("systemic-sclerosis", "dermatomyositis", "lupus", "mctd", "overlap-ctd")
+RENAL_CONDITIONS = ("ckd", "esrd", "aki")
+
+
+def predicate(name: str) -> Callable[[Predicate], Predicate]:
+    def register(fn: Predicate) -> Predicate:
+        PREDICATES[name] = fn
+        return fn
+
+    return register
+
+
+def _any(facts: list[Fact]) -> Finding:
+    return Finding(bool(facts), tuple(facts))
+
+
+def _flag(view: FactView, analyte: str, flags: set[str]) -> Finding:
+    lv = view.lab(analyte)
+    if lv is None:
+        return Finding(False)
+    return Finding(lv.flag in flags, (lv.fact,))
+
+
+def _egfr_below(view: FactView, limit: float) -> Finding:
+    lv = view.lab("egfr")
+    if lv is None or lv.value != lv.value:
+        return Finding(False)
+    return Finding(lv.value < limit, (lv.fact,))
+
+
+def _combine(*findings: Finding) -> Finding:
+    hits = [f for f in findings if f.holds]
+    if hits:
+        return Finding(True, tuple(x for f in hits for x in f.facts))
+    return Finding(False, tuple(x for f in findings for x in f.facts))
+
+
+def _age(view: FactView, test: Callable[[float], bool]) -> Finding:
+    if view.age_years is None:
+        return Finding(False)
+    return Finding(test(view.age_years), (view.demographics["age"],))
+
+
+# ----------------------------------------------------------------------- presentation and lesions
+@predicate("calciphylaxis-skin-signs")
+def _calciphylaxis_signs(view: FactView) -> Finding:
+    strong = [
+        lesion.fact
+        for lesion in view.lesions
+        if lesion.features & {"retiform-purpura", "livedo", "necrotic"}
+        or ("painful" in lesion.features and "indurated" in lesion.features)
+        or ("painful" in lesion.features and "ulcerated" in lesion.features and "fatty" in lesion.sites)
+    ]
+    return _combine(_any(strong), _any(view.has_condition("calciphylaxis")))
+
+
+for _name, _feature in (
+    ("lesion-inflamed", "inflamed"),
+    ("lesion-painful", "painful"),
+    ("lesion-functional-loss", "functional-loss"),
+    ("milia-like-papules", "milia-like"),
+):
+    PREDICATES[_name] = lambda view, f=_feature: _any(view.lesions_with(f))  # type: ignore[misc]
+
+
+@predicate("lesion-ulcerated")
+def _ulcerated(view: FactView) -> Finding:
+    return _any(view.lesions_with("ulcerated") + view.lesions_with("discharging"))
+
+
+@predicate("lesion-infection-signs")
+def _infection(view: FactView) -> Finding:
+    infected = view.lesions_with("infected")
+    febrile = [f for f in view.lesions_with("fever") if f in view.lesions_with("inflamed")]
+    return _any(infected + febrile)
+
+
+@predicate("lesion-digital")
+def _digital(view: FactView) -> Finding:
+    return _any(view.lesions_at("digital"))
+
+
+@predicate("lesions-widespread")
+def _widespread(view: FactView) -> Finding:
+    wide = view.lesions_with("widespread")
+    regions = {s for lesion in view.lesions for s in lesion.sites}
+    many = [lesion.fact for lesion in view.lesions if (lesion.count or 0) >= 20]
+    if len(regions) >= 3:
+        many += [lesion.fact for lesion in view.lesions]
+    return _any(wide + many)
+
+
+@predicate("lesions-localized")
+def _localized(view: FactView) -> Finding:
+    if not view.lesions or _widespread(view).holds:
+        return Finding(False, tuple(lesion.fact for lesion in view.lesions))
+    regions = {s for lesion in view.lesions for s in lesion.sites}
+    total = sum(lesion.count or 1 for lesion in view.lesions)
+    return Finding(len(regions) <= 1 and total <= 5, tuple(lesion.fact for lesion in view.lesions))
+
+
+@predicate("scrotal-lesions")
+def _scrotal(view: FactView) -> Finding:
+    return _any(view.lesions_at("scrotal"))
+
+
+@predicate("solitary-nodule")
+def _solitary(view: FactView) -> Finding:
+    total = sum(lesion.count or 1 for lesion in view.lesions)
+    return Finding(len(view.lesions) == 1 and total == 1, tuple(lesion.fact for lesion in view.lesions))
+
+
+@predicate("periarticular-masses")
+def _periarticular(view: FactView) -> Finding:
+    masses = view.lesions_with("periarticular-mass")
+    big = [
+        lesion.fact
+        for lesion in view.lesions
+        if "periarticular" in lesion.sites and (lesion.size_mm or 0) >= 30
+    ]
+    return _any(masses + big + view.has_condition("tumoral-calcinosis", "hyperphosphataemic-tumoral-calcinosis"))
+
+
+# ----------------------------------------------------------------------- history and exposures
+@predicate("iatrogenic-exposure")
+def _iatrogenic(view: FactView) -> Finding:
+    return _any(view.had_event("iatrogenic-exposure-event", "iv-calcium-extravasation"))
+
+
+@predicate("recent-transplant")
+def _transplant(view: FactView) -> Finding:
+    return _any(view.has_condition("solid-organ-transplant") + view.had_event("massive-transfusion"))
+
+
+@predicate("kidney-transplant")
+def _kidney_tx(view: FactView) -> Finding:
+    return _any(view.has_condition("kidney-transplant"))
+
+
+@predicate("local-injury")
+def _local(view: FactView) -> Finding:
+    return _any(view.had_event("local-injury-event") + view.has_condition("local-injury-condition"))
+
+
+@predicate("biopsy-arteriolar-calcification")
+def _biopsy_arteriolar(view: FactView) -> Finding:
+    return _any(view.had_event("biopsy-arteriolar-calcification"))
+
+
+@predicate("biopsy-calcification")
+def _biopsy_calc(view: FactView) -> Finding:
+    return _any(view.had_event("biopsy-calcification", "biopsy-arteriolar-calcification"))
+
+
+@predicate("histology-ossification")
+def _ossification(view: FactView) -> Finding:
+    return _any(view.had_event("histology-ossification"))
+
+
+# ----------------------------------------------------------------------- conditions
+for _name, _concepts in (
+    ("ctd", CTD),
+    ("systemic-sclerosis", ("systemic-sclerosis",)),
+    ("dermatomyositis", ("dermatomyositis",)),
+    ("juvenile-dermatomyositis", ("juvenile-dermatomyositis",)),
+    ("lupus", ("lupus",)),
+    ("down-syndrome", ("down-syndrome",)),
+    ("liver-disease", ("liver-disease",)),
+):
+    PREDICATES[_name] = lambda view, cs=_concepts: _any(view.has_condition(*cs))  # type: ignore[misc]
+
+
+@predicate("ctd-active")
+def _ctd_active(view: FactView) -> Finding:
+    active = [view.active_disease[c] for c in CTD if c in view.active_disease]
+    ck = _flag(view, "ck", {"H"})
+    if view.has_condition("dermatomyositis") and ck.holds:
+        return _combine(_any(active), ck)
+    return _any(active)
+
+
+@predicate("on-dialysis")
+def _dialysis(view: FactView) -> Finding:
+    return _any(view.had_event("dialysis") + view.has_condition("dialysis"))
+
+
+@predicate("peritoneal-dialysis")
+def _pd(view: FactView) -> Finding:
+    return _any(view.had_event("peritoneal-dialysis"))
+
+
+@predicate("ckd")
+def _ckd(view: FactView) -> Finding:
+    return _combine(_any(view.has_condition("ckd")), _egfr_below(view, 60), _dialysis(view))
+
+
+@predicate("renal-impairment")
+def _renal(view: FactView) -> Finding:
+    return _combine(_ckd(view), _any(view.has_condition("aki")))
+
+
+@predicate("severe-renal-impairment")
+def _severe_renal(view: FactView) -> Finding:
+    return _combine(_egfr_below(view, 30), _dialysis(view), _any(view.has_condition("esrd")))
+
+
+@predicate("ckd-not-on-dialysis")
+def _ckd_no_dialysis(view: FactView) -> Finding:
+    ckd = _ckd(view)
+    dialysis = _dialysis(view)
+    return Finding(ckd.holds and not dialysis.holds, ckd.facts + dialysis.facts)
+
+
+@predicate("hyperparathyroidism")
+def _hyperpth(view: FactView) -> Finding:
+    return _combine(_any(view.has_condition("hyperparathyroidism")), _flag(view, "pth", {"H"}))
+
+
+@predicate("malignancy")
+def _malignancy(view: FactView) -> Finding:
+    return _combine(_any(view.has_condition("haematological-malignancy")), _flag(view, "pthrp", {"H", "A"}))
+
+
+@predicate("vitamin-d-excess")
+def _vitd(view: FactView) -> Finding:
+    return _combine(
+        _any(view.has_condition("hypervitaminosis-d", "sarcoidosis", "milk-alkali-syndrome")),
+        _flag(view, "vitamin-d-25", {"H"}),
+        _flag(view, "vitamin-d-1-25", {"H"}),
+    )
+
+
+# ----------------------------------------------------------------------- labs
+@predicate("hypercalcaemia")
+def _hyperca(view: FactView) -> Finding:
+    if view.lab("ionized-calcium") is not None:
+        return _flag(view, "ionized-calcium", {"H"})
+    return _flag(view, "corrected-calcium", {"H"})
+
+
+@predicate("hypocalcaemia")
+def _hypoca(view: FactView) -> Finding:
+    if view.lab("ionized-calcium") is not None:
+        return _flag(view, "ionized-calcium", {"L"})
+    return _flag(view, "corrected-calcium", {"L"})
+
+
+@predicate("hyperphosphataemia")
+def _hyperpo4(view: FactView) -> Finding:
+    return _flag(view, "phosphate", {"H"})
+
+
+@predicate("cap-product-high")
+def _cap_high(view: FactView) -> Finding:
+    return _flag(view, "ca-x-po4", {"H"})
+
+
+@predicate("cap-product-borderline")
+def _cap_borderline(view: FactView) -> Finding:
+    return _flag(view, "ca-x-po4", {"H", "B"})
+
+
+@predicate("mineral-derangement")
+def _mineral(view: FactView) -> Finding:
+    return _combine(
+        _hyperca(view),
+        _hyperpo4(view),
+        _cap_borderline(view),
+        _flag(view, "pth", {"H"}),
+        _vitd(view),
+    )
+
+
+@predicate("mineral-labs-normal")
+def _labs_normal(view: FactView) -> Finding:
+    needed = ("corrected-calcium", "phosphate")
+    present = [view.lab(a) for a in needed]
+    if any(lv is None for lv in present):
+        return Finding(False)
+    facts = tuple(lv.fact for lv in present if lv is not None)
+    return Finding(not _mineral(view).holds and not _renal(view).holds, facts)
+
+
+@predicate("mineral-labs-missing")
+def _labs_missing(view: FactView) -> Finding:
+    return Finding(view.lab("calcium") is None and view.lab("ionized-calcium") is None or view.lab("phosphate") is None)
+
+
+# ----------------------------------------------------------------------- demographics
+@predicate("child")
+def _child(view: FactView) -> Finding:
+    return _age(view, lambda a: a < 18)
+
+
+@predicate("age-under-8")
+def _under8(view: FactView) -> Finding:
+    return _age(view, lambda a: a < 8)
+
+
+@predicate("neonate")
+def _neonate(view: FactView) -> Finding:
+    return _age(view, lambda a: a <= 28 / 365.25)
+
+
+@predicate("young-adult-male")
+def _young_male(view: FactView) -> Finding:
+    if view.sex != "male":
+        return Finding(False, tuple(v for k, v in view.demographics.items() if k == "sex"))
+    found = _age(view, lambda a: 10 <= a <= 45)
+    return Finding(found.holds, (*found.facts, view.demographics["sex"]))
+
+
+@predicate("pregnant")
+def _pregnant(view: FactView) -> Finding:
+    fact = view.demographics.get("pregnancy")
+    preg = view.has_condition("pregnancy")
+    holds = bool(view.pregnant)
+    return Finding(holds, tuple(([fact] if fact else []) + preg))
+
+
+# ----------------------------------------------------------------------- current medications
+for _name, _meds in (
+    ("on-warfarin", ("warfarin",)),
+    ("on-colchicine", ("colchicine",)),
+    ("on-diltiazem", ("diltiazem",)),
+    ("on-methotrexate", ("methotrexate",)),
+    ("on-aluminium-binder", ("aluminium-binder",)),
+    ("on-calcium-supplement", ("calcium-supplement",)),
+    ("on-active-vitamin-d", ("active-vitamin-d",)),
+    ("on-iv-calcium", ("iv-calcium-medication",)),
+    ("on-ceftriaxone", ("ceftriaxone",)),
+    ("on-minocycline", ("tetracycline", "minocycline")),
+    ("on-bisphosphonate", ("bisphosphonate",)),
+    ("on-immunosuppressant", ("immunosuppressant",)),
+    ("on-corticosteroid", ("corticosteroid",)),
+    ("on-iron", ("iron",)),
+):
+    PREDICATES[_name] = lambda view, ms=_meds: _any(view.on_medication(*ms))  # type: ignore[misc]
+
+
+def evaluate(name: str, view: FactView) -> Finding:
+    return PREDICATES[name](view)

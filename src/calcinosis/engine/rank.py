@@ -1,0 +1,257 @@
+"""Therapy options for this patient: stance, line, evidence and fit, ranked, each with its basis.
+
+Stance comes from the pack only: a setting the sources mark "avoid", a line a source states, and cautions whose
+patient triggers hold. Order: stance, then stated line, then evidence level (A best), then fit, then name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from calcinosis.engine.basis import cite, cite_all, make_basis
+from calcinosis.engine.facts import Fact, FactView
+from calcinosis.engine.predicates import evaluate
+from calcinosis.engine.results import (
+    CautionOut,
+    ConflictOut,
+    EvidenceOut,
+    Stance,
+    StatedLevelOut,
+    SubtypeCall,
+    TherapyOption,
+)
+from calcinosis.pack.knowledge import KnowledgePack
+from calcinosis.pack.models import (
+    Applicability,
+    CautionSeverity,
+    EvidenceLevel,
+    LineName,
+    SourceRef,
+    SubtypeCode,
+    Therapy,
+)
+
+STANCE_ORDER = {Stance.RECOMMENDED: 0, Stance.CONSIDER: 1, Stance.USE_WITH_CAUTION: 2, Stance.AVOID: 3}
+LINE_ORDER = {"first": 0, "preferred": 0, "second": 1, "third": 2}
+LEVEL_ORDER = {lvl: i for i, lvl in enumerate(EvidenceLevel)}
+FIT_ORDER = {Applicability.STUDIED: 0, Applicability.LISTED: 1, Applicability.AVOID: 2}
+
+
+def patient_settings(view: FactView, call: SubtypeCall) -> set[str]:
+    """The clinical settings (matrix columns) this patient's call places them in."""
+    code = call.code
+    settings: set[str] = set()
+    if code is SubtypeCode.DYSTROPHIC:
+        if evaluate("systemic-sclerosis", view).holds:
+            settings.add("dystrophic-ssc")
+        if evaluate("dermatomyositis", view).holds:
+            settings.add("dystrophic-dm")
+        if not settings:
+            settings.add("dystrophic-other")
+        if call.variant == "transplant-associated":
+            settings.add("metastatic")
+    elif code is SubtypeCode.METASTATIC:
+        settings.add("tumoral" if call.variant == "tumoral-calcinosis" else "metastatic")
+    elif code is not SubtypeCode.UNDETERMINED:
+        settings.add(code.value)
+    if call.variant == "tumoral-calcinosis":
+        settings.add("tumoral")
+    return settings
+
+
+@dataclass
+class Draft:
+    therapy: Therapy
+    stance: Stance
+    line: str | None = None
+    fit: Applicability | None = None
+    rationale: list[str] = field(default_factory=list)
+    facts: list[Fact] = field(default_factory=list)
+    refs: list[SourceRef] = field(default_factory=list)
+    rules: list[str] = field(default_factory=list)
+    cautions: list[CautionOut] = field(default_factory=list)
+    targets_met: int = 0
+    receiving: bool = False
+
+    def lower_to(self, stance: Stance) -> None:
+        if STANCE_ORDER[stance] > STANCE_ORDER[self.stance]:
+            self.stance = stance
+
+
+def _receiving(therapy: Therapy, view: FactView) -> list[Fact]:
+    names = [n.lower() for n in (therapy.name, *therapy.aliases, *therapy.agents)]
+    return [
+        f
+        for facts in view.medications.values()
+        for f in facts
+        if any(n and n in f.text.lower() for n in names)
+    ]
+
+
+def _draft(therapy: Therapy, view: FactView, settings: set[str], pack: KnowledgePack) -> Draft | None:
+    fits = [s for s in therapy.settings if s.setting in settings]
+    lines = [ln for ln in therapy.lines if ln.setting is None or ln.setting in settings]
+    receiving = list(dict.fromkeys(_receiving(therapy, view)))
+    if not fits and not receiving:
+        return None
+    draft = Draft(therapy, Stance.CONSIDER, receiving=bool(receiving))
+    draft.facts.extend(receiving)
+    if receiving:
+        draft.rationale.append("Patient is already receiving this (" + ", ".join(f.text for f in receiving) + ").")
+    for fit in fits:
+        draft.refs.extend(fit.sources)
+        draft.rules.append(f"setting:{fit.setting}")
+        name = pack.settings[fit.setting].name
+        if fit.fit is Applicability.AVOID:
+            draft.fit = Applicability.AVOID
+            draft.lower_to(Stance.AVOID)
+            draft.rationale.append(f"Sources advise against it in {name.lower()}" + (f": {fit.note}" if fit.note else "."))
+        else:
+            if draft.fit is None or FIT_ORDER[fit.fit] < FIT_ORDER[draft.fit]:
+                draft.fit = fit.fit
+            verb = "Studied" if fit.fit is Applicability.STUDIED else "Listed by a review or textbook (no primary data seen)"
+            draft.rationale.append(f"{verb} in {name.lower()}" + (f" ({fit.note})." if fit.note else "."))
+    for ln in lines:
+        draft.refs.append(ln.source)
+        src = pack.sources[ln.source.source].short
+        if ln.line is LineName.NOT_RECOMMENDED:
+            draft.lower_to(Stance.AVOID)
+            draft.rationale.append(f"Not recommended by {src}" + (f": {ln.note}." if ln.note else "."))
+            continue
+        if draft.line is None or LINE_ORDER[ln.line.value] < LINE_ORDER[draft.line]:
+            draft.line = ln.line.value
+        level = f", stated level {ln.stated_level.value}" if ln.stated_level else ""
+        where = f" in {pack.settings[ln.setting].name.lower()}" if ln.setting else ""
+        draft.rationale.append(f"{ln.line.value.capitalize()}-line{where} per {src}{level}" + (f" ({ln.note})." if ln.note else "."))
+    if draft.stance is not Stance.AVOID and draft.line in ("first", "preferred") and draft.fit is not None:
+        draft.stance = Stance.RECOMMENDED
+    for target in therapy.targets:
+        found = evaluate(target, view)
+        if found.holds:
+            draft.targets_met += 1
+            draft.facts.extend(found.facts)
+            draft.rules.append(f"target:{target}")
+            draft.rationale.append(f"Aimed at a feature this patient has: {pack.predicates[target].description.lower()}.")
+    _apply_cautions(draft, view, pack)
+    return draft
+
+
+def _apply_cautions(draft: Draft, view: FactView, pack: KnowledgePack) -> None:
+    for caution in draft.therapy.cautions:
+        triggered: list[Fact] = []
+        holds = bool(caution.when)
+        for name in caution.when:
+            found = evaluate(name, view)
+            holds = holds and found.holds
+            triggered.extend(found.facts)
+        if holds:
+            draft.facts.extend(triggered)
+            draft.rules.append(f"caution:{caution.id}")
+            if caution.severity is CautionSeverity.CONTRAINDICATION:
+                draft.lower_to(Stance.AVOID)
+            elif caution.severity is CautionSeverity.WARNING:
+                draft.lower_to(Stance.USE_WITH_CAUTION)
+            draft.rationale.append(f"Caution for this patient ({caution.severity.value}): {caution.text}")
+        draft.cautions.append(
+            CautionOut(
+                id=caution.id,
+                text=caution.text,
+                severity=caution.severity.value,
+                patient_specific=holds,
+                triggered_by=tuple(dict.fromkeys(f.id for f in triggered)) if holds else (),
+                verified=caution.verified,
+                sources=cite_all(pack, caution.sources),
+            )
+        )
+    draft.cautions.sort(key=lambda c: (not c.patient_specific, c.severity != "contraindication"))
+
+
+def evidence_of(therapy: Therapy, pack: KnowledgePack) -> EvidenceOut:
+    derived = pack.evidence[therapy.id].derived
+    stated = [
+        StatedLevelOut(scale="textbook-a-e", level=ln.stated_level.value, source=cite(pack, ln.source))
+        for ln in therapy.lines
+        if ln.stated_level is not None
+    ] + [
+        StatedLevelOut(scale=s.scale, level=s.level, direction=s.direction, source=cite(pack, s.source))
+        for s in therapy.stated_levels
+    ]
+    textbook = pack.textbook_level(therapy.id)
+    shown, shown_from = (derived, "derived") if derived else ((textbook, "stated") if textbook else (None, "none"))
+    sizes = [s.n for s in therapy.studies if s.verified and s.n is not None]
+    return EvidenceOut(
+        derived=derived,
+        stated=tuple(stated),
+        shown=shown,
+        shown_from=shown_from,  # type: ignore[arg-type]
+        studies=sum(1 for s in therapy.studies if s.verified),
+        largest_n=max(sizes) if sizes else None,
+    )
+
+
+def _finish(draft: Draft, rank: int, pack: KnowledgePack) -> TherapyOption:
+    therapy = draft.therapy
+    evidence = evidence_of(therapy, pack)
+    if evidence.derived is not None:
+        draft.rationale.append(
+            f"Evidence level {evidence.derived.value} derived from {evidence.studies} recorded "
+            f"stud{'y' if evidence.studies == 1 else 'ies'}" + (f" (largest N={evidence.largest_n})." if evidence.largest_n else ".")
+        )
+    elif evidence.shown is not None:
+        draft.rationale.append(f"No verified study recorded; level {evidence.shown.value} is the level the chapter states.")
+    else:
+        draft.rationale.append("No A–E level can be derived from the recorded studies and none is stated.")
+    conflicts = pack.all_conflicts(therapy.id)
+    for c in conflicts:
+        draft.refs.extend(r for p in c.positions for r in p.sources)
+    fit_text = draft.fit.value if draft.fit else "not placed in this patient's setting by the sources"
+    return TherapyOption(
+        id=therapy.id,
+        name=therapy.name,
+        rank=rank,
+        stance=draft.stance,
+        line=draft.line,
+        evidence_level=evidence.shown,
+        evidence=evidence,
+        fit=fit_text,
+        rationale=tuple(draft.rationale),
+        cautions=tuple(draft.cautions),
+        conflicts=tuple(
+            ConflictOut(id=c.id, topic=c.topic, positions=tuple(p.claim for p in c.positions), handling=c.handling)
+            for c in conflicts
+        ),
+        already_receiving=draft.receiving,
+        basis=make_basis(
+            pack,
+            rules=draft.rules,
+            facts=draft.facts,
+            sources=[*draft.refs, *therapy.summary_sources],
+        ),
+    )
+
+
+def _key(d: Draft, pack: KnowledgePack) -> tuple[int, int, int, int, int, str]:
+    level = evidence_of(d.therapy, pack).shown
+    return (
+        STANCE_ORDER[d.stance],
+        LINE_ORDER.get(d.line or "", 3),
+        LEVEL_ORDER[level] if level else len(LEVEL_ORDER),
+        FIT_ORDER[d.fit] if d.fit else 3,
+        -d.targets_met,
+        d.therapy.name.lower(),
+    )
+
+
+def rank_therapies(
+    view: FactView, call: SubtypeCall, pack: KnowledgePack, lowered: dict[str, tuple[Stance, str]]
+) -> tuple[TherapyOption, ...]:
+    """``lowered`` maps therapy ids to a stance imposed by a fired alert, with the reason."""
+    settings = patient_settings(view, call)
+    drafts = [d for t in pack.therapies.values() if (d := _draft(t, view, settings, pack)) is not None]
+    for d in drafts:
+        if d.therapy.id in lowered:
+            stance, why = lowered[d.therapy.id]
+            d.lower_to(stance)
+            d.rationale.append(why)
+    drafts.sort(key=lambda d: _key(d, pack))
+    return tuple(_finish(d, i + 1, pack) for i, d in enumerate(drafts))

@@ -1,0 +1,86 @@
+"""The concept vocabulary (``data/concepts.yaml``): ids, kinds, synonyms and implied broader concepts.
+
+Free text is matched on word boundaries, case-insensitively; longer synonyms win over the shorter ones they
+contain (so "juvenile dermatomyositis" is not also read as plain "dermatomyositis" twice).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from calcinosis.errors import PackError
+
+ConceptKind = Literal["condition", "event", "medication"]
+
+
+class Concept(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    kind: ConceptKind
+    synonyms: tuple[str, ...] = ()
+    implies: tuple[str, ...] = ()
+
+
+class Vocabulary:
+    def __init__(self, concepts: tuple[Concept, ...]) -> None:
+        self.concepts = {c.id: c for c in concepts}
+        for c in concepts:
+            for parent in c.implies:
+                if parent not in self.concepts:
+                    raise PackError(f"concepts.yaml: {c.id}.implies: unknown concept '{parent}'")
+        entries = sorted(
+            ((syn.lower(), c.id) for c in concepts for syn in (c.id.replace("-", " "), *c.synonyms)),
+            key=lambda e: -len(e[0]),
+        )
+        self._by_kind: dict[str, list[tuple[re.Pattern[str], str]]] = {}
+        for syn, cid in entries:
+            pattern = re.compile(r"(?<![\w-])" + re.escape(syn) + r"(?![\w-])", re.IGNORECASE)
+            self._by_kind.setdefault(self.concepts[cid].kind, []).append((pattern, cid))
+
+    def expand(self, concept_ids: set[str]) -> set[str]:
+        """The concepts plus everything they imply, transitively."""
+        out = set()
+        stack = list(concept_ids)
+        while stack:
+            cid = stack.pop()
+            if cid in out or cid not in self.concepts:
+                continue
+            out.add(cid)
+            stack.extend(self.concepts[cid].implies)
+        return out
+
+    def find(self, text: str, kind: ConceptKind | None = None) -> set[str]:
+        """Concept ids named in free text (longest synonyms first; matched spans are consumed)."""
+        found: set[str] = set()
+        remaining = text
+        kinds = [kind] if kind else list(self._by_kind)
+        patterns = sorted(
+            (p for k in kinds for p in self._by_kind.get(k, [])), key=lambda e: -len(e[0].pattern)
+        )
+        for pattern, cid in patterns:
+            if pattern.search(remaining):
+                found.add(cid)
+                remaining = pattern.sub(" ", remaining)
+        return found
+
+    def kind_of(self, concept_id: str) -> ConceptKind | None:
+        c = self.concepts.get(concept_id)
+        return c.kind if c else None
+
+
+@cache
+def load_vocabulary() -> Vocabulary:
+    path = resources.files("calcinosis.patient") / "data" / "concepts.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        concepts = tuple(Concept.model_validate(c) for c in data["concepts"])
+    except (ValidationError, KeyError, TypeError) as exc:
+        raise PackError(f"concepts.yaml: {exc}") from exc
+    return Vocabulary(concepts)
