@@ -1,0 +1,109 @@
+"""What the resource readers share while reading one input: vocabulary, index, facts and issues."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from calcinosis.fhir.bundle import Entry, OpenedBundle
+from calcinosis.patient.codes import Vocabulary
+from calcinosis.patient.models import Coding, Condition, Event, InputIssue, Lab, Lesion, Medication
+
+# Elements every reader may pass over without comment: identity, bookkeeping, who and where.
+ADMINISTRATIVE = frozenset(
+    {
+        "resourceType",
+        "id",
+        "meta",
+        "implicitRules",
+        "language",
+        "text",
+        "contained",
+        "identifier",
+        "subject",
+        "patient",
+        "encounter",
+        "context",
+        "recorder",
+        "asserter",
+        "performer",
+        "requester",
+        "informationSource",
+        "basedOn",
+        "partOf",
+        "category",
+        "issued",
+        "recordedDate",
+        "dateAsserted",
+        "derivedFrom",
+        "specimen",
+        "device",
+        "location",
+        "reasonCode",
+        "reasonReference",
+        "groupIdentifier",
+        "priority",
+        "intent",
+        "statusReason",
+        "dispenseRequest",
+        "substitution",
+        "courseOfTherapyType",
+        "insurance",
+    }
+)
+
+LESION_CONCEPTS = frozenset(
+    {"calcinosis-cutis", "calciphylaxis", "tumoral-calcinosis", "hyperphosphataemic-tumoral-calcinosis"}
+)
+
+
+@dataclass
+class Context:
+    vocab: Vocabulary
+    opened: OpenedBundle
+    as_of: date | None
+    issues: list[InputIssue] = field(default_factory=list)
+    conditions: list[Condition] = field(default_factory=list)
+    labs: list[Lab] = field(default_factory=list)
+    lesions: list[Lesion] = field(default_factory=list)
+    medications: list[Medication] = field(default_factory=list)
+    history: list[Event] = field(default_factory=list)
+    pregnancy: list[tuple[date | None, bool, str]] = field(default_factory=list)
+
+    def issue(
+        self, location: str, message: str, severity: Literal["warning", "information"] = "warning"
+    ) -> None:
+        self.issues.append(InputIssue(location=location, message=message, severity=severity))
+
+    def usable(self, entry: Entry) -> bool:
+        """False (with an issue) when a modifier extension could change the meaning of the resource."""
+        if entry.resource.get("modifierExtension"):
+            self.issue(
+                f"{entry.where}.modifierExtension",
+                "a modifier extension that is not understood may change the meaning; resource not used",
+            )
+            return False
+        return True
+
+    def unused(self, entry: Entry, read: frozenset[str] | set[str]) -> None:
+        """Report elements that are present but not read (never dropped silently)."""
+        rest = sorted(
+            k for k in entry.resource if not k.startswith("_") and k not in ADMINISTRATIVE and k not in read
+        )
+        if rest:
+            self.issue(entry.where, f"element(s) not used: {', '.join(rest)}", "information")
+
+    def concepts(self, codes: tuple[Coding, ...], text: str, kinds: set[str] | None = None) -> list[str]:
+        """Most specific concept ids from codes, falling back to the words of ``text``."""
+        found: set[str] = set()
+        for c in codes:
+            found |= self.vocab.concepts_for_coding(c.system, c.code)
+        if not found:
+            found = self.vocab.concepts_in_text(text)
+        if kinds is not None:
+            found = {c for c in found if self.vocab.kind_of(c) in kinds}
+        return self.vocab.most_specific(found)
+
+    def resolve(self, reference: Any, holder: Entry) -> dict[str, Any] | None:
+        return self.opened.resolve(reference, holder)

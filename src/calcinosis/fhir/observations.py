@@ -1,0 +1,239 @@
+"""Observation → labs (LOINC, UCUM units), pregnancy status, findings (e.g. biopsy results) and lesions."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from calcinosis.errors import FhirInputError
+from calcinosis.fhir.bundle import Entry
+from calcinosis.fhir.conditions import lesion_from
+from calcinosis.fhir.context import LESION_CONCEPTS, Context
+from calcinosis.fhir.values import body_site, codings, concept_text, notes, when
+from calcinosis.patient.models import Coding, Event, Lab
+
+UCUM = "http://unitsofmeasure.org"
+LOINC = "http://loinc.org"
+NOT_RESULTS = {"entered-in-error", "cancelled", "registered"}
+INTERPRETATIONS = {"H", "L", "N", "HH", "LL", "A", "POS", "NEG"}
+_NEGATIVE = re.compile(r"\b(negative|not detected|non-?reactive|absent)\b", re.I)
+_POSITIVE = re.compile(r"\b(positive|detected|reactive|present)\b", re.I)
+
+READ = frozenset(
+    {
+        "status",
+        "code",
+        "valueQuantity",
+        "valueCodeableConcept",
+        "valueString",
+        "valueBoolean",
+        "valueInteger",
+        "valueRatio",
+        "interpretation",
+        "referenceRange",
+        "bodySite",
+        "note",
+        "dataAbsentReason",
+        "hasMember",
+        "method",
+        "effectiveDateTime",
+        "effectivePeriod",
+        "effectiveInstant",
+    }
+)
+
+
+def read_observation(ctx: Context, entry: Entry) -> None:
+    r = entry.resource
+    status = r.get("status")
+    if status in NOT_RESULTS:
+        ctx.issue(f"{entry.where}.status", f"observation is {status}; not used", "information")
+        return
+    codes = codings(r.get("code"))
+    text = concept_text(r.get("code"))
+    observed, _ = when(r, "effective")
+    if any(ctx.vocab.is_pregnancy_status(c.system, c.code) for c in codes):
+        _pregnancy_status(ctx, entry, observed)
+    elif analyte := _loinc_analyte(ctx, codes):
+        _lab(ctx, entry, analyte, codes, text, observed)
+    elif found := ctx.concepts(codes, _words(codes, text), {"event", "condition"}):
+        _finding(ctx, entry, found, codes, text, observed)
+    elif analyte := ctx.vocab.analyte_for_text(_words(codes, text)):
+        ctx.issue(
+            f"{entry.where}.code",
+            f"lab recognised by its name as '{analyte}' (no known LOINC code)",
+            "information",
+        )
+        _lab(ctx, entry, analyte, codes, text, observed)
+    else:
+        what = ", ".join(f"{c.system}|{c.code}" for c in codes[:3]) or f"text '{text}'"
+        ctx.issue(f"{entry.where}.code", f"observation not recognised ({what}); not used")
+        return
+    ctx.unused(entry, READ)
+
+
+def _words(codes: tuple[Coding, ...], text: str | None) -> str:
+    return " ; ".join(filter(None, [text, *(c.display or "" for c in codes)]))
+
+
+def _loinc_analyte(ctx: Context, codes: tuple[Coding, ...]) -> str | None:
+    for c in codes:
+        if ctx.vocab.system_id(c.system) == "loinc" and c.code in ctx.vocab.labs:
+            return ctx.vocab.labs[c.code].analyte
+    return None
+
+
+def _pregnancy_status(ctx: Context, entry: Entry, observed: Any) -> None:
+    value = entry.resource.get("valueCodeableConcept")
+    for c in codings(value):
+        answer = ctx.vocab.pregnancy_answer(c.system, c.code)
+        if answer is not None:
+            ctx.pregnancy.append((observed, answer, entry.key))
+            return
+    ctx.issue(
+        f"{entry.where}.value", f"pregnancy status answer not recognised ({concept_text(value)}); not used"
+    )
+
+
+def _interpretation(r: dict[str, Any], value_text: str | None) -> str | None:
+    for cc in r.get("interpretation") or []:
+        for c in codings(cc):
+            if c.code in INTERPRETATIONS:
+                return c.code
+    if value_text:
+        if _NEGATIVE.search(value_text):
+            return "NEG"
+        if _POSITIVE.search(value_text):
+            return "POS"
+    return None
+
+
+def _quantity(
+    ctx: Context, entry: Entry, analyte: str, q: Any
+) -> tuple[float | None, str | None, str | None]:
+    """(value, canonical unit, value text) from a valueQuantity; an unknown unit is an input error."""
+    where = f"{entry.where}.valueQuantity"
+    if (
+        not isinstance(q, dict)
+        or not isinstance(q.get("value"), int | float)
+        or isinstance(q.get("value"), bool)
+    ):
+        raise FhirInputError(f"{where}: expected a Quantity with a numeric value")
+    value = float(q["value"])
+    comparator = q.get("comparator") if isinstance(q.get("comparator"), str) else ""
+    shown = f"{comparator}{q['value']}" if comparator else None
+    spec = ctx.vocab.analytes[analyte]
+    raw = q.get("code") if q.get("system") == UCUM and isinstance(q.get("code"), str) else q.get("unit")
+    if spec.scale != "quantity":
+        return value, raw if isinstance(raw, str) else None, shown or str(q["value"])
+    unit = ctx.vocab.unit_for(analyte, raw if isinstance(raw, str) else None)
+    if unit is None:
+        expected = " or ".join(spec.units)
+        got = f"unit '{raw}'" if isinstance(raw, str) and raw.strip() else "no unit"
+        raise FhirInputError(f"{where}: {got} is not a known unit for {analyte} (expected {expected})")
+    return value, unit, shown
+
+
+def _value_text(r: dict[str, Any]) -> str | None:
+    if isinstance(r.get("valueString"), str):
+        return str(r["valueString"]).strip() or None
+    if "valueCodeableConcept" in r:
+        return concept_text(r["valueCodeableConcept"])
+    if isinstance(r.get("valueBoolean"), bool):
+        return "positive" if r["valueBoolean"] else "negative"
+    if isinstance(r.get("valueInteger"), int):
+        return str(r["valueInteger"])
+    ratio = r.get("valueRatio")
+    if isinstance(ratio, dict):
+        num = (ratio.get("numerator") or {}).get("value")
+        den = (ratio.get("denominator") or {}).get("value")
+        if num is not None and den is not None:
+            return f"{num}:{den}"
+    return None
+
+
+def _lab(
+    ctx: Context, entry: Entry, analyte: str, codes: tuple[Coding, ...], text: str | None, day: Any
+) -> None:
+    r = entry.resource
+    spec = ctx.vocab.analytes[analyte]
+    value: float | None = None
+    unit: str | None = None
+    shown: str | None = None
+    if "valueQuantity" in r:
+        value, unit, shown = _quantity(ctx, entry, analyte, r["valueQuantity"])
+    else:
+        shown = _value_text(r)
+        if shown is None and spec.scale != "panel":
+            reason = concept_text(r.get("dataAbsentReason")) or "no result value"
+            ctx.issue(entry.where, f"{analyte}: {reason}; not used")
+            return
+    low, high = _range(r, unit)
+    loinc = next((c.code for c in codes if ctx.vocab.system_id(c.system) == "loinc"), None)
+    ctx.labs.append(
+        Lab(
+            id=entry.key,
+            analyte=analyte,
+            loinc=loinc,
+            text=text,
+            value=value,
+            value_text=shown,
+            unit=unit,
+            date=day,
+            interpretation=_interpretation(r, shown),
+            ref_low=low,
+            ref_high=high,
+        )
+    )
+
+
+def _range(r: dict[str, Any], unit: str | None) -> tuple[float | None, float | None]:
+    ranges = r.get("referenceRange") or []
+    if not ranges or not isinstance(ranges[0], dict) or unit is None:
+        return None, None
+
+    def bound(name: str) -> float | None:
+        q = ranges[0].get(name)
+        if isinstance(q, dict) and isinstance(q.get("value"), int | float):
+            return float(q["value"])
+        return None
+
+    return bound("low"), bound("high")
+
+
+def _finding(
+    ctx: Context, entry: Entry, found: list[str], codes: tuple[Coding, ...], text: str | None, day: Any
+) -> None:
+    r = entry.resource
+    result = _value_text(r)
+    if set(found) & LESION_CONCEPTS:
+        extra = [result] if result else []
+        ctx.lesions.append(lesion_from(entry.key, r, day, extra))
+        return
+    events = ctx.vocab.most_specific(
+        {
+            c
+            for c in set(found) | ctx.vocab.concepts_in_text(result, "event")
+            if ctx.vocab.kind_of(c) == "event"
+        }
+    )
+    if not events:
+        ctx.issue(
+            f"{entry.where}.code",
+            f"observation names {', '.join(found)} but is not a finding the engine reads",
+        )
+        return
+    description = "; ".join(filter(None, [result, *notes(r)])) or None
+    for i, concept in enumerate(events):
+        key = entry.key if i == 0 else f"{entry.key}#{concept}"
+        ctx.history.append(
+            Event(
+                id=key,
+                concept=concept,
+                text=text,
+                codes=codes,
+                date=day,
+                site=body_site(r),
+                result=description,
+            )
+        )

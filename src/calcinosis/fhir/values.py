@@ -1,0 +1,113 @@
+"""Small readers for FHIR R4 datatypes (CodeableConcept, dates, annotations) used by the resource readers."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from calcinosis.patient.models import Coding
+
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+def codings(cc: Any) -> tuple[Coding, ...]:
+    """The codings of a CodeableConcept that have both a system and a code."""
+    if not isinstance(cc, dict):
+        return ()
+    out = []
+    for c in cc.get("coding") or []:
+        if isinstance(c, dict) and isinstance(c.get("code"), str) and isinstance(c.get("system"), str):
+            display = c.get("display") if isinstance(c.get("display"), str) else None
+            out.append(Coding(system=c["system"], code=c["code"], display=display))
+    return tuple(out)
+
+
+def concept_text(cc: Any) -> str | None:
+    """The human text of a CodeableConcept: its ``text``, else the displays of its codings."""
+    if not isinstance(cc, dict):
+        return None
+    text = cc.get("text")
+    if isinstance(text, str) and text.strip():
+        return text.strip()
+    displays = [
+        c["display"].strip()
+        for c in cc.get("coding") or []
+        if isinstance(c, dict) and isinstance(c.get("display"), str) and c["display"].strip()
+    ]
+    return "; ".join(dict.fromkeys(displays)) or None
+
+
+def all_text(cc: Any) -> str:
+    """Text and every display of a CodeableConcept, for matching words."""
+    if not isinstance(cc, dict):
+        return ""
+    parts = [cc.get("text")] + [c.get("display") for c in cc.get("coding") or [] if isinstance(c, dict)]
+    return " ; ".join(p for p in parts if isinstance(p, str))
+
+
+def first_code(cc: Any) -> str | None:
+    """The first coding's code (used for FHIR status-like CodeableConcepts)."""
+    if not isinstance(cc, dict):
+        return None
+    for c in cc.get("coding") or []:
+        if isinstance(c, dict) and isinstance(c.get("code"), str):
+            return str(c["code"])
+    return None
+
+
+def parse_date(value: Any) -> date | None:
+    """A FHIR date, dateTime or instant as a date (partial dates take the first day). None if unreadable."""
+    if not isinstance(value, str):
+        return None
+    m = _DATE.match(value.strip())
+    if not m:
+        return None
+    try:
+        return date(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
+    except ValueError:
+        return None
+
+
+def bad_date(value: Any) -> bool:
+    return value is not None and parse_date(value) is None
+
+
+def when(resource: dict[str, Any], *prefixes: str) -> tuple[date | None, str | None]:
+    """The first date among ``<prefix>DateTime``, ``<prefix>Period.start``, ``<prefix>Instant`` and plain
+    ``<prefix>`` elements; also returns the element name read (or a bad one, to report)."""
+    for prefix in prefixes:
+        for name in (f"{prefix}DateTime", f"{prefix}Instant", prefix):
+            if name in resource and isinstance(resource[name], str):
+                return parse_date(resource[name]), name
+        period = resource.get(f"{prefix}Period")
+        if isinstance(period, dict):
+            return parse_date(period.get("start") or period.get("end")), f"{prefix}Period"
+    return None, None
+
+
+def notes(resource: dict[str, Any]) -> list[str]:
+    return [
+        n["text"].strip()
+        for n in resource.get("note") or []
+        if isinstance(n, dict) and isinstance(n.get("text"), str) and n["text"].strip()
+    ]
+
+
+def body_site(resource: dict[str, Any]) -> str | None:
+    site = resource.get("bodySite")
+    if isinstance(site, list):
+        texts = [t for t in (concept_text(s) for s in site) if t]
+        return "; ".join(texts) or None
+    return concept_text(site)
+
+
+def features(text_items: list[str]) -> tuple[str, ...]:
+    """Lesion features as written: note text split on commas, semicolons, full stops and ' and '."""
+    out: list[str] = []
+    for text in text_items:
+        for part in re.split(r"[,;.\n]|\band\b", text):
+            word = part.strip().lower()
+            if word and word not in out:
+                out.append(word)
+    return tuple(out)

@@ -1,0 +1,271 @@
+"""The vocabulary rules look for, and the standard codes that map to it.
+
+Two data files, both read once per process:
+
+- ``concepts.yaml``: concept ids (conditions, events, medications) with the words that name them in free text
+  and the broader concepts each one implies.
+- ``code-sets.yaml``: ICD-10-CM, ICD-10 (WHO), SNOMED CT, LOINC and RxNorm codes mapped to those concept ids
+  or to lab analyte ids, each code set with its source.
+
+Public API (shared with the engine): :func:`load_vocabulary`, :func:`concepts_for_coding`,
+:func:`concepts_in_text`. Text matching is case-insensitive on word boundaries, except that short
+abbreviations (one word of four characters or fewer, e.g. "ALL", "DM", "HD") only match when the text does not
+write them all in lower case, so that "pain in all fingers" is not read as leukaemia.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from calcinosis.errors import PackError
+
+Kind = Literal["condition", "event", "medication"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Concept(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str
+    kind: Kind
+    synonyms: tuple[str, ...] = ()
+    implies: tuple[str, ...] = ()
+
+
+class CodeSystem(_Strict):
+    id: str
+    uri: str
+    name: str
+    source: str
+    hierarchical: bool = False
+    aliases: tuple[str, ...] = ()
+
+
+class CodeEntry(_Strict):
+    code: str
+    display: str
+    concept: str
+    descendants: bool = False
+    checked: str | None = None
+
+
+class LabCode(_Strict):
+    code: str
+    display: str
+    analyte: str
+    checked: str | None = None
+
+
+class Analyte(_Strict):
+    id: str
+    scale: Literal["quantity", "qualitative", "panel"]
+    units: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+
+
+class StatusCode(_Strict):
+    system: str
+    code: str
+    display: str
+    checked: str | None = None
+
+
+class PregnancyAnswer(StatusCode):
+    pregnant: bool
+
+
+class PregnancyStatus(_Strict):
+    code: StatusCode
+    answers: tuple[PregnancyAnswer, ...]
+
+
+class CodeSets(_Strict):
+    systems: tuple[CodeSystem, ...]
+    codes: dict[str, tuple[CodeEntry, ...]]
+    labs: tuple[LabCode, ...]
+    pregnancy_status: PregnancyStatus
+    analytes: tuple[Analyte, ...]
+    unit_aliases: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+
+def normalise_code(code: str, hierarchical: bool) -> str:
+    code = code.strip().upper()
+    return code.replace(".", "") if hierarchical else code
+
+
+def _matcher(names: dict[str, str]) -> re.Pattern[str] | None:
+    if not names:
+        return None
+    alternatives = sorted(names, key=lambda s: (-len(s), s))
+    return re.compile(r"(?<![\w])(" + "|".join(re.escape(a) for a in alternatives) + r")(?![\w])", re.I)
+
+
+def _is_abbreviation(word: str) -> bool:
+    return len(word) <= 4 and " " not in word
+
+
+class Vocabulary:
+    """Concepts, code sets and analytes, with the lookups the FHIR reader and the engine need."""
+
+    def __init__(self, concepts: tuple[Concept, ...], sets: CodeSets) -> None:
+        self.concepts: dict[str, Concept] = {c.id: c for c in concepts}
+        self.code_sets = sets
+        self.systems: dict[str, CodeSystem] = {}
+        for system in sets.systems:
+            for uri in (system.uri, *system.aliases):
+                self.systems[uri] = system
+        self.system_uris: dict[str, str] = {s.id: s.uri for s in sets.systems}
+        self._exact: dict[tuple[str, str], set[str]] = {}
+        self._families: dict[str, list[tuple[str, str]]] = {}
+        for set_id, entries in sets.codes.items():
+            hierarchical = next(s.hierarchical for s in sets.systems if s.id == set_id)
+            for e in entries:
+                key = normalise_code(e.code, hierarchical)
+                self._exact.setdefault((set_id, key), set()).add(e.concept)
+                if e.descendants:
+                    self._families.setdefault(set_id, []).append((key, e.concept))
+        self.labs: dict[str, LabCode] = {lab.code: lab for lab in sets.labs}
+        self.analytes: dict[str, Analyte] = {a.id: a for a in sets.analytes}
+        self._units: dict[str, str] = {}
+        for canonical, spellings in sets.unit_aliases.items():
+            for spelling in spellings:
+                self._units[spelling.strip().lower()] = canonical
+        by_kind: dict[str | None, dict[str, str]] = {None: {}}
+        for c in concepts:
+            for syn in c.synonyms:
+                by_kind.setdefault(c.kind, {})[syn.lower()] = c.id
+                by_kind[None].setdefault(syn.lower(), c.id)
+        self._text = {kind: _matcher(names) for kind, names in by_kind.items()}
+        self._text_names = by_kind
+        self._analyte_names = {n.lower(): a.id for a in sets.analytes for n in a.names}
+        self._analyte_text = _matcher(self._analyte_names)
+
+    # ------------------------------------------------------------------ codes
+    def system_id(self, uri: str | None) -> str | None:
+        system = self.systems.get((uri or "").strip())
+        return system.id if system else None
+
+    def concepts_for_coding(self, system: str | None, code: str | None) -> set[str]:
+        """Concept ids for one coding (system as a URI or a code-set id); empty when not known."""
+        set_id = self.system_id(system) or (system if system in self.system_uris else None)
+        if set_id is None or not code:
+            return set()
+        hierarchical = next(s.hierarchical for s in self.code_sets.systems if s.id == set_id)
+        key = normalise_code(code, hierarchical)
+        found = set(self._exact.get((set_id, key), set()))
+        for prefix, concept in self._families.get(set_id, []):
+            if key.startswith(prefix) and key != prefix:
+                found.add(concept)
+        return found
+
+    def pregnancy_answer(self, system: str | None, code: str | None) -> bool | None:
+        set_id = self.system_id(system)
+        for answer in self.code_sets.pregnancy_status.answers:
+            if answer.system == set_id and answer.code == (code or "").strip():
+                return answer.pregnant
+        return None
+
+    def is_pregnancy_status(self, system: str | None, code: str | None) -> bool:
+        status = self.code_sets.pregnancy_status.code
+        return self.system_id(system) == status.system and (code or "").strip() == status.code
+
+    # ------------------------------------------------------------------ text
+    def concepts_in_text(self, text: str | None, kind: str | None = None) -> set[str]:
+        """Concept ids named in ``text`` (optionally only of one kind), longest phrase first."""
+        pattern = self._text.get(kind)
+        if not text or pattern is None:
+            return set()
+        names = self._text_names[kind]
+        found: set[str] = set()
+        for m in pattern.finditer(text):
+            word = m.group(1)
+            if _is_abbreviation(word) and word == word.lower():
+                continue
+            found.add(names[word.lower()])
+        return found
+
+    def implied(self, ids: set[str]) -> set[str]:
+        """``ids`` plus every broader concept they imply."""
+        out: set[str] = set()
+        todo = list(ids)
+        while todo:
+            cid = todo.pop()
+            if cid in out:
+                continue
+            out.add(cid)
+            concept = self.concepts.get(cid)
+            if concept is not None:
+                todo.extend(concept.implies)
+        return out
+
+    def most_specific(self, ids: set[str]) -> list[str]:
+        """Drop concepts implied by another one in ``ids``; sorted for determinism."""
+        broader = {b for cid in ids for b in self.implied({cid}) - {cid}}
+        return sorted(ids - broader)
+
+    def kind_of(self, concept_id: str) -> str | None:
+        concept = self.concepts.get(concept_id)
+        return concept.kind if concept else None
+
+    # ------------------------------------------------------------------ labs
+    def analyte_for_text(self, text: str | None) -> str | None:
+        if not text or self._analyte_text is None:
+            return None
+        for m in self._analyte_text.finditer(text):
+            word = m.group(1)
+            if _is_abbreviation(word) and word == word.lower():
+                continue
+            return self._analyte_names[word.lower()]
+        return None
+
+    def unit_for(self, analyte_id: str, unit: str | None) -> str | None:
+        """The canonical UCUM spelling of ``unit`` if it is accepted for the analyte, else None."""
+        if unit is None:
+            return None
+        accepted = self.analytes[analyte_id].units
+        raw = unit.strip()
+        canonical = self._units.get(raw.lower(), raw)
+        for u in accepted:
+            if u.lower() == canonical.lower():
+                return u
+        return None
+
+
+def _read(name: str) -> Any:
+    path = resources.files("calcinosis.patient") / "data" / name
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise PackError(f"patient/data/{name}: cannot be read ({exc})") from exc
+
+
+@cache
+def load_vocabulary() -> Vocabulary:
+    """Read ``concepts.yaml`` and ``code-sets.yaml`` (once per process)."""
+    raw_concepts = _read("concepts.yaml")
+    raw_sets = _read("code-sets.yaml")
+    try:
+        concepts = tuple(Concept.model_validate(c) for c in raw_concepts["concepts"])
+        sets = CodeSets.model_validate(raw_sets)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PackError(f"patient/data: invalid vocabulary or code sets: {exc}") from exc
+    return Vocabulary(concepts, sets)
+
+
+def concepts_for_coding(system: str, code: str) -> set[str]:
+    """Concept ids for a coding, e.g. ``(".../sid/icd-10-cm", "L94.2")`` → calcinosis-cutis."""
+    return load_vocabulary().concepts_for_coding(system, code)
+
+
+def concepts_in_text(text: str, kind: str | None = None) -> set[str]:
+    """Concept ids named in free text, e.g. "CREST syndrome" → limited-systemic-sclerosis."""
+    return load_vocabulary().concepts_in_text(text, kind)
