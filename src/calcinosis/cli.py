@@ -24,7 +24,11 @@ app = typer.Typer(
 )
 
 # Modules that add subcommands: each defines ``register(app: typer.Typer) -> None``.
-COMMAND_MODULES: tuple[str, ...] = ("calcinosis.commands.assess", "calcinosis.commands.pack")
+COMMAND_MODULES: tuple[str, ...] = (
+    "calcinosis.commands.assess",
+    "calcinosis.commands.pack",
+    "calcinosis.commands.fhir",
+)
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
