@@ -91,7 +91,7 @@ def test_every_clinical_record_names_a_source() -> None:
         ("therapies/diltiazem.yaml", lambda d: d.update(id="verapamil"), r"does not match the file name"),
         ("therapies/diltiazem.yaml", lambda d: d.update(summary_sources=[]), r"summary_sources"),
         ("pack.yaml", lambda d: d.update(last_reviewed="last week"), r"pack\.yaml: last_reviewed"),
-        ("sources/core.yaml", lambda d: d["sources"][0]["identifiers"].update(pmid="12ab"), r"sources/core\.yaml: sources\.0\.identifiers\.pmid"),
+        ("sources/core.yaml", lambda d: d["sources"][5]["identifiers"].update(pmid="12ab"), r"sources/core\.yaml: sources\.5\.identifiers\.pmid"),
         ("sources/core.yaml", lambda d: d["sources"].append(dict(d["sources"][0])), r"duplicate id 'tb-old'"),
         ("rules.yaml", lambda d: d["rules"][0].update(all_of=["unheard-of"]), r"rules\.yaml: .*unknown predicate 'unheard-of'"),
     ],

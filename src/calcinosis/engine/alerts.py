@@ -37,7 +37,7 @@ def fire_alerts(view: FactView, pack: KnowledgePack) -> tuple[tuple[Alert, ...],
         )
         stance = STANCE_FOR.get(alert.severity)
         if stance is not None:
-            for tid in alert.therapies:
+            for tid in alert.against:
                 if tid not in lowered or stance is Stance.AVOID:
                     lowered[tid] = (stance, f"Alert ({alert.severity}): {alert.text}")
     alerts.sort(key=lambda a: SEVERITY_ORDER[a.severity])

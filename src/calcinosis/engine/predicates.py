@@ -118,6 +118,11 @@ def _localized(view: FactView) -> Finding:
     return Finding(len(regions) <= 1 and total <= 5, tuple(lesion.fact for lesion in view.lesions))
 
 
+@predicate("lesions-new-or-spreading")
+def _spreading(view: FactView) -> Finding:
+    return _any(view.lesions_with("spreading"))
+
+
 @predicate("scrotal-lesions")
 def _scrotal(view: FactView) -> Finding:
     return _any(view.lesions_at("scrotal"))
@@ -215,7 +220,7 @@ def _ckd(view: FactView) -> Finding:
 
 @predicate("renal-impairment")
 def _renal(view: FactView) -> Finding:
-    return _combine(_ckd(view), _any(view.has_condition("aki")))
+    return _combine(_ckd(view), _any(view.has_condition("aki")), _flag(view, "creatinine", {"H"}))
 
 
 @predicate("severe-renal-impairment")
@@ -353,6 +358,12 @@ for _name, _meds in (
     ("on-immunosuppressant", ("immunosuppressant",)),
     ("on-corticosteroid", ("corticosteroid",)),
     ("on-iron", ("iron",)),
+    ("on-sodium-thiosulfate", ("sodium-thiosulfate",)),
+    ("on-jak-inhibitor", ("jak-inhibitor",)),
+    ("on-tnf-inhibitor", ("tnf-inhibitor",)),
+    ("on-rituximab", ("rituximab",)),
+    ("on-probenecid", ("probenecid",)),
+    ("on-cinacalcet", ("cinacalcet",)),
 ):
     PREDICATES[_name] = lambda view, ms=_meds: _any(view.on_medication(*ms))  # type: ignore[misc]
 

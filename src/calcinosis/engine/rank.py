@@ -1,7 +1,8 @@
 """Therapy options for this patient: stance, line, evidence and fit, ranked, each with its basis.
 
 Stance comes from the pack only: a setting the sources mark "avoid", a line a source states, and cautions whose
-patient triggers hold. Order: stance, then stated line, then evidence level (A best), then fit, then name.
+patient triggers hold. Order: stance, stated line, number of this patient's features the therapy is aimed at,
+evidence level (A best), fit (studied before listed), name.
 """
 
 from __future__ import annotations
@@ -90,7 +91,9 @@ def _receiving(therapy: Therapy, view: FactView) -> list[Fact]:
 
 def _draft(therapy: Therapy, view: FactView, settings: set[str], pack: KnowledgePack) -> Draft | None:
     fits = [s for s in therapy.settings if s.setting in settings]
-    lines = [ln for ln in therapy.lines if ln.setting is None or ln.setting in settings]
+    general_ok = any(pack.settings[s].general_lines_apply for s in settings)
+    lines = [ln for ln in therapy.lines if ln.setting in settings or (ln.setting is None and general_ok)]
+    out_of_scope = [ln for ln in therapy.lines if ln.setting is None and not general_ok]
     receiving = list(dict.fromkeys(_receiving(therapy, view)))
     if not fits and not receiving:
         return None
@@ -111,6 +114,13 @@ def _draft(therapy: Therapy, view: FactView, settings: set[str], pack: Knowledge
                 draft.fit = fit.fit
             verb = "Studied" if fit.fit is Applicability.STUDIED else "Listed by a review or textbook (no primary data seen)"
             draft.rationale.append(f"{verb} in {name.lower()}" + (f" ({fit.note})." if fit.note else "."))
+    for ln in out_of_scope:
+        draft.refs.append(ln.source)
+        level = f" (stated level {ln.stated_level.value})" if ln.stated_level else ""
+        draft.rationale.append(
+            f"{pack.sources[ln.source.source].short} gives it as {ln.line.value}-line{level} without naming a setting; "
+            "the sources place that list in dystrophic calcinosis, so no line is claimed here."
+        )
     for ln in lines:
         draft.refs.append(ln.source)
         src = pack.sources[ln.source.source].short
@@ -158,6 +168,7 @@ def _apply_cautions(draft: Draft, view: FactView, pack: KnowledgePack) -> None:
                 text=caution.text,
                 severity=caution.severity.value,
                 patient_specific=holds,
+                applies_when=tuple(pack.predicates[p].description for p in caution.when),
                 triggered_by=tuple(dict.fromkeys(f.id for f in triggered)) if holds else (),
                 verified=caution.verified,
                 sources=cite_all(pack, caution.sources),
@@ -235,9 +246,9 @@ def _key(d: Draft, pack: KnowledgePack) -> tuple[int, int, int, int, int, str]:
     return (
         STANCE_ORDER[d.stance],
         LINE_ORDER.get(d.line or "", 3),
+        -d.targets_met,
         LEVEL_ORDER[level] if level else len(LEVEL_ORDER),
         FIT_ORDER[d.fit] if d.fit else 3,
-        -d.targets_met,
         d.therapy.name.lower(),
     )
 

@@ -90,6 +90,7 @@ class CautionOut(Out):
     text: str
     severity: str
     patient_specific: bool
+    applies_when: tuple[str, ...] = ()
     triggered_by: tuple[str, ...] = ()
     verified: bool = True
     sources: tuple[Citation, ...]

@@ -28,6 +28,7 @@ class Setting(Strict):
     id: Slug
     name: str
     subtype: str
+    general_lines_apply: bool = False
     sources: Sourced
 
 

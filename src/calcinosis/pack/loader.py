@@ -220,7 +220,7 @@ def _cross_check(pack: KnowledgePack) -> None:
         walk("alerts.yaml", alert.id, alert)
         for p in alert.trigger:
             known("alerts.yaml", f"{alert.id}.trigger", p, pack.predicates, "predicate")
-        for t in alert.therapies:
+        for t in (*alert.therapies, *alert.against):
             known("alerts.yaml", f"{alert.id}.therapies", t, pack.therapies, "therapy")
     for conflict in pack.conflicts:
         walk("conflicts.yaml", conflict.id, conflict)

@@ -296,13 +296,17 @@ class Therapy(Strict):
 
 
 class ContextAlert(Strict):
-    """A combination/context alert (dossier section 4.1)."""
+    """A combination/context alert (dossier §4.1, §5.7) about this patient's current state.
+
+    ``therapies`` are the options it concerns (shown with it); ``against`` are those whose stance it lowers
+    (critical: avoid; warning: use with caution)."""
 
     id: Slug
     trigger: tuple[Slug, ...] = Field(min_length=1)
     severity: Literal["critical", "warning", "info"]
     text: str
     therapies: tuple[Slug, ...] = ()
+    against: tuple[Slug, ...] = ()
     verified: bool = True
     sources: Sourced
 

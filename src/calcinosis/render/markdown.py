@@ -31,8 +31,13 @@ def therapy_block(t: TherapyOption, detail: bool = True) -> list[str]:
     if detail:
         out += [f"   - {r}" for r in t.rationale]
         for c in t.cautions:
+            if c.applies_when and not c.patient_specific:
+                continue
             mark = "**for this patient** " if c.patient_specific else ""
             out.append(f"   - ⚠ {mark}{c.severity}: {c.text} _(source: {sources_line(c.sources)})_")
+        idle = [c for c in t.cautions if c.applies_when and not c.patient_specific]
+        if idle:
+            out.append("   - Not triggered for this patient: " + "; ".join(f"{c.text} (when: {', '.join(c.applies_when).lower()})" for c in idle))
         for k in t.conflicts:
             out.append(f"   - ⇄ sources disagree — {k.topic}: {' vs '.join(k.positions)}. {k.handling}")
         out.append(f"   - Basis: {sources_line(t.basis.sources)}")

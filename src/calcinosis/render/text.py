@@ -44,10 +44,11 @@ def print_assessment(a: Assessment, console: Console) -> None:
         tt.add_column(col)
     for t in a.therapies:
         body = [*t.rationale]
-        body += [f"⚠ {'FOR THIS PATIENT ' if c.patient_specific else ''}{c.severity}: {c.text}" for c in t.cautions if c.patient_specific or c.severity in ("contraindication", "warning")]
-        others = sum(1 for c in t.cautions if not (c.patient_specific or c.severity in ("contraindication", "warning")))
+        shown = [c for c in t.cautions if c.patient_specific or (not c.applies_when and c.severity in ("contraindication", "warning"))]
+        body += [f"⚠ {'FOR THIS PATIENT ' if c.patient_specific else ''}{c.severity}: {c.text}" for c in shown]
+        others = len(t.cautions) - len(shown)
         if others:
-            body.append(f"(+{others} general caution{'s' if others > 1 else ''}: see --format markdown or json)")
+            body.append(f"(+{others} other caution{'s' if others > 1 else ''} not triggered for this patient: see --format markdown or json)")
         body += [f"⇄ {k.topic}: {' vs '.join(k.positions)}" for k in t.conflicts]
         body.append(f"Basis: {sources_line(t.basis.sources)}")
         tt.add_row(
