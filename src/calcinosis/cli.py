@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "calcinosis.commands.assess",
     "calcinosis.commands.pack",
     "calcinosis.commands.fhir",
+    "calcinosis.commands.serve",
 )
 
 

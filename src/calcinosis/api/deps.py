@@ -1,0 +1,58 @@
+"""Application state and the ``Annotated`` dependencies routes declare."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+from fastapi import Depends, Request
+
+from calcinosis.cdshooks.security import Caller, TokenVerifier
+from calcinosis.pack.knowledge import KnowledgePack
+from calcinosis.settings import Settings
+from calcinosis.store import Store
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    pack: KnowledgePack
+    store: Store
+    http: httpx.AsyncClient
+    verifier: TokenVerifier
+    demo_cases: dict[str, Path] = field(default_factory=dict)
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.calcinosis
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def base_url(request: Request, settings: Settings) -> str:
+    return settings.public_base_url or str(request.base_url).rstrip("/")
+
+
+def endpoint_url(request: Request, settings: Settings) -> str:
+    """The URL the caller called: what a CDS Hooks JWT's ``aud`` must equal."""
+    if settings.public_base_url:
+        return settings.public_base_url + request.url.path
+    return str(request.url.replace(query=None, fragment=None))
+
+
+async def require_caller(request: Request, state: StateDep) -> Caller:
+    host = request.client.host if request.client else None
+    return await state.verifier.caller(
+        request.headers.get("authorization"), endpoint_url(request, state.settings), host
+    )
+
+
+CallerDep = Annotated[Caller, Depends(require_caller)]
+
+
+def json_of(model: Any) -> Any:
+    return model.model_dump(mode="json", exclude_none=True)

@@ -1,0 +1,1 @@
+"""One router per resource: health, catalogue (therapies, pack), assess, CDS Hooks, demo."""

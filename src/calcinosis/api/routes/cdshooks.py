@@ -1,0 +1,77 @@
+"""CDS Hooks 2.0 endpoints: discovery, the services, feedback, and HTI-1 source attributes.
+
+Every call is authenticated (the EHR's JWT, or an unsigned loopback call when no issuer is trusted);
+any authentication failure is a bare 401.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Path, Request
+
+from calcinosis.api.deps import CallerDep, StateDep, base_url
+from calcinosis.cdshooks import attributes, discovery, feedback, services
+from calcinosis.cdshooks.models import FeedbackRequest, HookRequest
+
+router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
+
+ServiceId = Annotated[str, Path(max_length=100, description="CDS service id")]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Request malformed (OperationOutcome)"},
+    401: {"description": "Caller not authenticated (bare)"},
+    404: {"description": "No such service (OperationOutcome)"},
+}
+
+
+@router.get("", summary="CDS Hooks discovery", responses={401: ERRORS[401]})
+async def discover(request: Request, state: StateDep, _caller: CallerDep) -> dict[str, Any]:
+    return discovery.discovery(base_url(request, state.settings)).wire()
+
+
+@router.post(
+    "/{service_id}",
+    summary="Call a CDS service",
+    responses={
+        **ERRORS,
+        412: {"description": "Required data neither prefetched nor fetchable (OperationOutcome)"},
+    },
+)
+async def call_service(
+    service_id: ServiceId, body: HookRequest, request: Request, state: StateDep, caller: CallerDep
+) -> dict[str, Any]:
+    spec = discovery.service(service_id)
+    deps = services.HookDeps(
+        state.settings, state.pack, state.store, state.http, base_url(request, state.settings)
+    )
+    return await services.call(spec, body, caller, deps)
+
+
+@router.post("/{service_id}/feedback", summary="Feedback on cards (accepted / overridden)", responses=ERRORS)
+async def post_feedback(
+    service_id: ServiceId, body: FeedbackRequest, state: StateDep, caller: CallerDep
+) -> dict[str, Any]:
+    spec = discovery.service(service_id)
+    entries = feedback.to_entries(spec.id, body, caller.iss)
+    await anyio.to_thread.run_sync(state.store.write_feedback, entries)
+    return {"received": len(entries)}
+
+
+@router.get("/{service_id}/feedback/summary", summary="Acceptance and override rates", responses=ERRORS)
+async def feedback_summary(service_id: ServiceId, state: StateDep, _caller: CallerDep) -> dict[str, Any]:
+    spec = discovery.service(service_id)
+    tallies = await anyio.to_thread.run_sync(state.store.feedback_summary, spec.id)
+    return {"service": spec.id, **feedback.summary_json(tallies)}
+
+
+@router.get(
+    "/{service_id}/source-attributes",
+    summary="ONC HTI-1 source attributes of this decision support intervention",
+    responses={404: ERRORS[404]},
+)
+async def source_attributes(service_id: ServiceId, request: Request, state: StateDep) -> dict[str, Any]:
+    spec = discovery.service(service_id)
+    return attributes.source_attributes(
+        spec, state.pack, state.settings.funding_source, base_url(request, state.settings)
+    )

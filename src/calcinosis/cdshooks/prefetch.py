@@ -1,0 +1,184 @@
+"""Prefetch templates and getting the data a service needs: from prefetch, else from ``fhirServer``.
+
+Templates are derived, not typed: the lab query asks only for the LOINC codes the engine's lab vocabulary
+knows (the minimum necessary). A key missing from prefetch (or sent as an OperationOutcome) is fetched
+from the FHIR server, all keys in parallel, each bounded by a timeout and the whole by a deadline.
+Data that can be neither prefetched nor fetched raises :class:`PreconditionFailed` (HTTP 412).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+import orjson
+
+from calcinosis.cdshooks.models import HookRequest
+from calcinosis.cdshooks.security import is_loopback
+from calcinosis.errors import CalcinosisError, InputError
+
+
+class PreconditionFailed(CalcinosisError):
+    """Required data neither prefetched nor fetchable (CDS Hooks: 412 Precondition Failed)."""
+
+    code = "not-found"
+    http_status = 412
+
+
+@cache
+def prefetch_templates() -> dict[str, str]:
+    from calcinosis.patient.terms import load_lab_vocabulary
+
+    codes = sorted(load_lab_vocabulary().by_loinc)
+    loinc = ",".join(f"http://loinc.org|{c}" for c in codes)
+    return {
+        "patient": "Patient/{{context.patientId}}",
+        "conditions": "Condition?patient={{context.patientId}}",
+        "labs": f"Observation?patient={{{{context.patientId}}}}&code={loinc}",
+        "medications": "MedicationRequest?patient={{context.patientId}}",
+        "procedures": "Procedure?patient={{context.patientId}}",
+    }
+
+
+OPTIONAL_KEYS = frozenset({"procedures"})
+
+
+@dataclass
+class PatientData:
+    """Resources gathered for one call, and what could not be gathered in time."""
+
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    from_prefetch: list[str] = field(default_factory=list)
+    fetched: list[str] = field(default_factory=list)
+    timed_out: list[str] = field(default_factory=list)
+    unavailable: list[str] = field(default_factory=list)
+
+
+def fill(template: str, context: dict[str, Any]) -> str:
+    patient = context.get("patientId")
+    return template.replace("{{context.patientId}}", quote(str(patient), safe=""))
+
+
+def _entries(value: dict[str, Any]) -> list[dict[str, Any]]:
+    if value.get("resourceType") == "Bundle":
+        entries = value.get("entry")
+        return [
+            e["resource"]
+            for e in (entries if isinstance(entries, list) else [])
+            if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+        ]
+    return [value]
+
+
+def _usable(value: Any) -> bool:
+    """A prefetch value we can use: a resource or Bundle (not an OperationOutcome error), or null."""
+    if value is None:
+        return True
+    return isinstance(value, dict) and value.get("resourceType") not in (None, "OperationOutcome")
+
+
+def _fetchable_server(request: HookRequest) -> str | None:
+    server = request.fhirServer
+    if server is None:
+        return None
+    parts = urlsplit(server)
+    if parts.scheme != "https" and not is_loopback(parts.hostname):
+        return None  # production data only over https; plain http is allowed to loopback for testing
+    return server.rstrip("/")
+
+
+async def gather(
+    request: HookRequest, http: httpx.AsyncClient, *, deadline: float, timeout_s: float, max_pages: int
+) -> PatientData:
+    templates = prefetch_templates()
+    prefetch = request.prefetch or {}
+    data = PatientData()
+    missing: list[str] = []
+    for key in templates:
+        if key in prefetch and _usable(prefetch[key]):
+            value = prefetch[key]
+            if value is not None:
+                data.resources.extend(_entries(value))
+            data.from_prefetch.append(key)
+        else:
+            missing.append(key)
+    if not missing:
+        return data
+    server = _fetchable_server(request)
+    if server is None:
+        required = [k for k in missing if k not in OPTIONAL_KEYS]
+        if required:
+            raise PreconditionFailed(
+                "data not prefetched and no usable fhirServer to fetch it from: " + ", ".join(required)
+            )
+        data.unavailable.extend(missing)
+        return data
+    headers = {"Accept": "application/fhir+json"}
+    if request.fhirAuthorization is not None:
+        headers["Authorization"] = f"Bearer {request.fhirAuthorization.access_token}"
+    tasks = {
+        key: asyncio.create_task(
+            _fetch(http, server, fill(templates[key], request.context), headers, timeout_s, max_pages)
+        )
+        for key in missing
+    }
+    done, pending = await asyncio.wait(tasks.values(), timeout=max(deadline - time.monotonic(), 0.001))
+    for task in pending:
+        task.cancel()
+    failed: list[str] = []
+    for key, task in tasks.items():
+        if task not in done:
+            data.timed_out.append(key)
+            continue
+        exc = task.exception()
+        if isinstance(exc, httpx.TimeoutException):
+            data.timed_out.append(key)
+        elif exc is not None:
+            (data.unavailable if key in OPTIONAL_KEYS else failed).append(key)
+        else:
+            data.resources.extend(task.result())
+            data.fetched.append(key)
+    if failed:
+        raise PreconditionFailed(
+            "data not prefetched and the FHIR server did not provide it: " + ", ".join(failed)
+        )
+    return data
+
+
+async def _fetch(
+    http: httpx.AsyncClient,
+    server: str,
+    query: str,
+    headers: dict[str, str],
+    timeout_s: float,
+    max_pages: int,
+) -> list[dict[str, Any]]:
+    url: str | None = f"{server}/{query}"
+    out: list[dict[str, Any]] = []
+    pages = 0
+    while url is not None and pages < max_pages:
+        response = await http.get(url, headers=headers, timeout=timeout_s)
+        if response.status_code == 404 and query.startswith("Patient/"):
+            raise InputError("the patient in context was not found on the FHIR server")
+        response.raise_for_status()
+        body = orjson.loads(response.content)
+        if not isinstance(body, dict):
+            raise InputError("FHIR server answered with something other than a resource")
+        out.extend(_entries(body))
+        pages += 1
+        url = _next_link(body, server)
+    return out
+
+
+def _next_link(body: dict[str, Any], server: str) -> str | None:
+    found = body.get("link")
+    for link in found if isinstance(found, list) else []:
+        if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
+            nxt: str = link["url"]
+            return nxt if nxt.startswith(server + "/") else None  # never follow a link off the server
+    return None

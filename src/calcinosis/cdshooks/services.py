@@ -1,0 +1,166 @@
+"""One CDS service call: data -> engine -> cards, within the time budget, recorded in the audit trail.
+
+The budget (default 1.5 s) covers fetching and assessing. When it runs out the answer is still 200, with
+one card saying the basis is incomplete; it is never a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx
+import orjson
+from pydantic import ValidationError
+
+from calcinosis.cdshooks import orders, prefetch
+from calcinosis.cdshooks.cards import CardSettings, Issued, incomplete_card, patient_view_cards
+from calcinosis.cdshooks.discovery import ServiceSpec
+from calcinosis.cdshooks.models import CdsResponse, HookRequest, OrderContext, PatientContext
+from calcinosis.cdshooks.security import Caller
+from calcinosis.engine import assess, knowledge_info
+from calcinosis.engine.results import Assessment
+from calcinosis.errors import InputError
+from calcinosis.inputs import read_patient
+from calcinosis.pack.knowledge import KnowledgePack
+from calcinosis.patient.models import Case, InputIssue
+from calcinosis.settings import Settings
+from calcinosis.store import AuditEntry, Store
+
+ENGINE_RESERVE_S = 0.25  # of the budget kept for assessing once data has arrived
+
+
+@dataclass(frozen=True)
+class HookDeps:
+    settings: Settings
+    pack: KnowledgePack
+    store: Store
+    http: httpx.AsyncClient
+    base_url: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    cards: Issued
+    input_hash: str
+    complete: bool
+
+
+def as_bundle(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    unique: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for i, r in enumerate(resources):
+        key = (r.get("resourceType"), r.get("id")) if isinstance(r.get("id"), str) else ("#", i)
+        unique[key] = r
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": r} for r in unique.values()],
+    }
+
+
+def read_bundle(resources: list[dict[str, Any]], today: dt.date) -> tuple[Case, list[InputIssue]]:
+    try:
+        return read_patient(as_bundle(resources), as_of=today)
+    except InputError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        raise InputError(f"patient data could not be read ({type(exc).__name__})") from exc
+
+
+def digest(*parts: Any) -> str:
+    return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _assess(data: list[dict[str, Any]], today: dt.date, pack: KnowledgePack) -> tuple[Assessment, str]:
+    case, issues = read_bundle(data, today)
+    return assess(case, pack, issues=issues, as_of=today), digest(case.model_dump(mode="json"))
+
+
+def evaluate(
+    spec: ServiceSpec, request: HookRequest, data: prefetch.PatientData, deps: HookDeps, cs: CardSettings
+) -> Outcome:
+    """The blocking part (runs in a worker thread): read the FHIR data, assess, build cards."""
+    today = dt.datetime.now(dt.UTC).date()
+    if not spec.orders:
+        a, h = _assess(data.resources, today, deps.pack)
+        return Outcome(patient_view_cards(a, cs), h, True)
+    drafts = orders.draft_resources(request.context["draftOrders"])
+    base, _ = _assess(orders.without_drafts(data.resources, drafts), today, deps.pack)
+    with_, h = _assess([*orders.without_drafts(data.resources, drafts), *drafts], today, deps.pack)
+    return Outcome(orders.order_cards(base, with_, drafts, cs), h, True)
+
+
+def check_context(spec: ServiceSpec, request: HookRequest) -> PatientContext:
+    if request.hook != spec.hook:
+        raise InputError(f"hook '{request.hook}' does not match service '{spec.id}' ({spec.hook})")
+    model = OrderContext if spec.orders else PatientContext
+    try:
+        return model.model_validate(request.context)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or "(top)"
+        raise InputError(f"context.{loc}: {err['msg']}") from exc
+
+
+def _check_patient(ctx: PatientContext, data: prefetch.PatientData) -> None:
+    for r in data.resources:
+        if r.get("resourceType") == "Patient" and r.get("id") not in (None, ctx.patientId):
+            raise InputError("the Patient provided is not the patient in context")
+
+
+async def call(spec: ServiceSpec, request: HookRequest, caller: Caller, deps: HookDeps) -> dict[str, Any]:
+    start = time.monotonic()
+    settings = deps.settings
+    deadline = start + settings.time_budget_ms / 1000
+    ctx = check_context(spec, request)
+    reserve = min(ENGINE_RESERVE_S, settings.time_budget_ms / 3000)
+    data = await prefetch.gather(
+        request,
+        deps.http,
+        deadline=deadline - reserve,
+        timeout_s=settings.fhir_timeout_ms / 1000,
+        max_pages=settings.fhir_max_pages,
+    )
+    _check_patient(ctx, data)
+    cs = CardSettings(deps.base_url, settings.patient_page_path, ctx.patientId, tuple(data.unavailable))
+    outcome: Outcome
+    if data.timed_out:
+        outcome = _incomplete(
+            deps, cs, data.timed_out, "patient data was not retrieved within the time budget"
+        )
+    else:
+        try:
+            outcome = await asyncio.wait_for(
+                anyio.to_thread.run_sync(evaluate, spec, request, data, deps, cs, abandon_on_cancel=True),
+                timeout=max(deadline - time.monotonic(), 0.001),
+            )
+        except TimeoutError:
+            outcome = _incomplete(deps, cs, [], "the assessment did not finish within the time budget")
+    body = CdsResponse(cards=outcome.cards.cards).wire()
+    entry = AuditEntry(
+        request_id=str(uuid.uuid4()),
+        channel="cds-hooks",
+        service=spec.id,
+        caller_iss=caller.iss,
+        caller_client=caller.client,
+        pack_version=deps.pack.meta.version,
+        pack_hash=deps.pack.content_hash,
+        input_hash=outcome.input_hash,
+        status="complete" if outcome.complete else "degraded",
+        output=body,
+        cards=tuple(outcome.cards.records),
+    )
+    await anyio.to_thread.run_sync(deps.store.write_audit, entry)
+    return body
+
+
+def _incomplete(deps: HookDeps, cs: CardSettings, what: list[str], why: str) -> Outcome:
+    issued = Issued()
+    issued.add(incomplete_card(knowledge_info(deps.pack), cs, what, why), "basis-incomplete", None)
+    return Outcome(issued, digest({"incomplete": what}), False)

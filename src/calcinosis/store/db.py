@@ -1,0 +1,20 @@
+"""Open the configured store: PostgreSQL when the database URL names one, SQLite otherwise."""
+
+from __future__ import annotations
+
+from calcinosis.errors import StoreError
+from calcinosis.settings import Settings
+from calcinosis.store.base import Store
+
+
+def open_store(settings: Settings) -> Store:
+    url = settings.database_url
+    if settings.uses_postgres and url:
+        from calcinosis.store.postgres import PostgresStore
+
+        return PostgresStore(url)
+    if url and not url.startswith("sqlite:///"):
+        raise StoreError("store: CALCINOSIS_DATABASE_URL must start with postgresql:// or sqlite:///")
+    from calcinosis.store.sqlite import SqliteStore
+
+    return SqliteStore(settings.sqlite_path)
