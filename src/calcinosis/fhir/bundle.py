@@ -76,6 +76,7 @@ class OpenedBundle:
     entries: list[Entry]
     is_bundle: bool
     issues: list[InputIssue] = field(default_factory=list)
+    timestamp: str | None = None
     _by_url: dict[str, Entry] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -179,7 +180,8 @@ def open_bundle(data: Any) -> OpenedBundle:
         entries.append(Entry(resource, i, full_url))
     if not entries:
         raise FhirInputError("Bundle: holds no resources to assess")
-    return OpenedBundle(entries, is_bundle=True, issues=issues)
+    stamp = data.get("timestamp") if isinstance(data.get("timestamp"), str) else None
+    return OpenedBundle(entries, is_bundle=True, issues=issues, timestamp=stamp)
 
 
 def check_patient(opened: OpenedBundle) -> Entry | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -12,8 +13,8 @@ from calcinosis.fhir.values import (
     body_site,
     codings,
     concept_text,
-    features,
     first_code,
+    lesion_description,
     notes,
     parse_date,
     when,
@@ -36,40 +37,54 @@ def lesion_from(
     key: str, resource: dict[str, Any], onset: date | None, extra_text: list[str] | None = None
 ) -> Lesion:
     texts = notes(resource) + (extra_text or [])
+    count, size_mm, features = lesion_description(texts)
     return Lesion(
         id=f"{key}#lesion",
         site=body_site(resource),
-        features=features(texts),
+        count=count,
+        size_mm=size_mm,
+        features=features,
         description=" ".join(texts) or None,
         onset=onset,
     )
 
 
+_ACTIVE = re.compile(r"\b(active disease|disease (?:is )?active|flare|flaring|relapsing)\b", re.I)
+_QUIET = re.compile(r"\b(inactive|quiescent|in remission|burnt[- ]out|disease (?:is )?stable)\b", re.I)
+
+
+def disease_activity(texts: list[str]) -> bool | None:
+    """Disease activity as a note states it ("active disease", "flare" / "inactive", "in remission")."""
+    text = " ".join(texts)
+    if _QUIET.search(text):
+        return False
+    if _ACTIVE.search(text):
+        return True
+    return None
+
+
 def add_concept_fact(
-    ctx: Context, key: str, concept: str, text: str | None, codes: tuple[Coding, ...], **dated: Any
+    ctx: Context, key: str, concept: str, text: str | None, codes: tuple[Coding, ...], dated: dict[str, Any]
 ) -> None:
     """Put one recognised concept where it belongs: a condition or a history event."""
     if ctx.vocab.kind_of(concept) == "event":
-        ctx.history.append(
-            Event(
-                id=key,
-                concept=concept,
-                text=text,
-                codes=codes,
-                date=dated.get("onset") or dated.get("recorded"),
-            )
-        )
+        day = dated["onset"] or dated["recorded"]
+        site = dated.get("site")
+        ctx.history.append(Event(id=key, concept=concept, text=text, codes=codes, date=day, site=site))
     else:
-        ctx.conditions.append(Condition(id=key, concept=concept, text=text, codes=codes, **dated))
+        fields = {k: v for k, v in dated.items() if k != "site"}
+        ctx.conditions.append(Condition(id=key, concept=concept, text=text, codes=codes, **fields))
+
+
+HELD = {"active", "recurrence", "relapse"}
 
 
 def read_condition(ctx: Context, entry: Entry) -> None:
     r = entry.resource
     verification = first_code(r.get("verificationStatus"))
     if verification in NOT_HELD:
-        ctx.issue(
-            f"{entry.where}.verificationStatus", f"condition is {verification}; not used", "information"
-        )
+        where = f"{entry.where}.verificationStatus"
+        ctx.issue(where, f"condition is {verification}; not used", "information")
         return
     status = first_code(r.get("clinicalStatus"))
     if status is not None and status not in CLINICAL_STATUS:
@@ -85,32 +100,35 @@ def read_condition(ctx: Context, entry: Entry) -> None:
     dated: dict[str, Any] = {
         "status": status or "active",
         "verification": verification if verification in VERIFICATION else "confirmed",
+        "disease_active": disease_activity(notes(r)),
         "onset": onset,
         "recorded": recorded,
+        "site": body_site(r),
     }
     read = set(CONDITION_READ)
-    if "pregnancy" in found:
+    pregnancy = "pregnancy" in found
+    if pregnancy:
         found.remove("pregnancy")
-        held = dated["status"] in {"active", "recurrence", "relapse"}
-        ctx.pregnancy.append((recorded or onset, held, entry.key))
-        if not found:
-            ctx.unused(entry, read - {"bodySite", "note"})
-            return
-    if not found:
-        ctx.conditions.append(Condition(id=entry.key, text=text, codes=codes, **dated))
-        ctx.issue(
-            f"{entry.where}.code", f"condition not recognised ({_describe(codes, text)}); kept as text only"
-        )
-        ctx.unused(entry, read - {"bodySite", "note"})
-        return
+        ctx.pregnancy.append((recorded or onset, dated["status"] in HELD, entry.key))
+    pairs = [(c.system, c.code) for c in codes]
+    finding = not found and ctx.vocab.is_lesion_finding(pairs, " ; ".join(filter(None, [text])))
+    lesion = bool(LESION_CONCEPTS & set(found) or finding) and bool(r.get("bodySite") or r.get("note"))
+    if not lesion and not any(ctx.vocab.kind_of(c) == "event" for c in found):
+        read.discard("bodySite")
+    if not lesion and dated["disease_active"] is None:
+        read.discard("note")
+    if not found and not pregnancy and not finding:
+        fields = {k: v for k, v in dated.items() if k != "site"}
+        ctx.conditions.append(Condition(id=entry.key, text=text, codes=codes, **fields))
+        what = _describe(codes, text)
+        ctx.issue(f"{entry.where}.code", f"condition not recognised ({what}); kept as text only")
     for i, concept in enumerate(found):
         key = entry.key if i == 0 else f"{entry.key}#{concept}"
-        add_concept_fact(ctx, key, concept, text, codes, **dated)
-    if LESION_CONCEPTS & set(found) and (r.get("bodySite") or r.get("note")):
-        if dated["status"] in {"active", "recurrence", "relapse"}:
-            ctx.lesions.append(lesion_from(entry.key, r, onset))
-    else:
-        read -= {"bodySite", "note"}
+        add_concept_fact(ctx, key, concept, text, codes, dated)
+    if lesion and dated["status"] in HELD:
+        ctx.lesions.append(lesion_from(entry.key, r, onset))
+    elif finding and not lesion:
+        ctx.issue(entry.where, "skin finding without bodySite or note; not used as a lesion")
     ctx.unused(entry, read)
 
 

@@ -57,10 +57,6 @@ PATIENT_ADMIN = frozenset(
 )
 
 
-def age_on(birth: date, day: date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
-
-
 def _patient(ctx: Context, entry: Entry | None) -> dict[str, Any]:
     if entry is None:
         ctx.issue("Patient", "no Patient resource: age and sex are unknown", "information")
@@ -75,7 +71,7 @@ def _patient(ctx: Context, entry: Entry | None) -> dict[str, Any]:
         if birth > day:
             raise FhirInputError(f"{entry.where}.birthDate: {birth} is after the assessment date {day}")
         out["birth_date"] = birth
-        out["age_years"] = float(age_on(birth, day))
+        out["age_years"] = round((day - birth).days / 365.25, 3)
     gender = r.get("gender")
     if gender is not None and gender not in {s.value for s in Sex}:
         raise FhirInputError(f"{entry.where}.gender: '{gender}' is not a FHIR administrative gender")
@@ -98,9 +94,16 @@ def _pregnant(ctx: Context) -> bool | None:
 
 
 def case_from_fhir(data: Any, as_of: date | None = None) -> tuple[Case, list[InputIssue]]:
-    """Read a FHIR R4 Bundle or single resource into a Case plus the input issues found on the way."""
+    """Read a FHIR R4 Bundle or single resource into a Case plus the input issues found on the way.
+
+    ``as_of`` (the date ages are computed at) defaults to the Bundle's ``timestamp``, else today.
+    """
     opened = open_bundle(data)
     patient = check_patient(opened)
+    if as_of is None and opened.timestamp is not None:
+        if bad_date(opened.timestamp):
+            raise FhirInputError(f"Bundle.timestamp: '{opened.timestamp}' is not a FHIR instant")
+        as_of = parse_date(opened.timestamp)
     ctx = Context(vocab=load_vocabulary(), opened=opened, as_of=as_of, issues=list(opened.issues))
     fields = _patient(ctx, patient)
     for entry in opened.entries:

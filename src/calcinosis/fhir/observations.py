@@ -11,6 +11,7 @@ from calcinosis.fhir.conditions import lesion_from
 from calcinosis.fhir.context import LESION_CONCEPTS, Context
 from calcinosis.fhir.values import body_site, codings, concept_text, notes, when
 from calcinosis.patient.models import Coding, Event, Lab
+from calcinosis.patient.terms import load_lab_vocabulary
 
 UCUM = "http://unitsofmeasure.org"
 LOINC = "http://loinc.org"
@@ -58,7 +59,10 @@ def read_observation(ctx: Context, entry: Entry) -> None:
         _lab(ctx, entry, analyte, codes, text, observed)
     elif found := ctx.concepts(codes, _words(codes, text), {"event", "condition"}):
         _finding(ctx, entry, found, codes, text, observed)
-    elif analyte := ctx.vocab.analyte_for_text(_words(codes, text)):
+    elif ctx.vocab.is_lesion_finding([(c.system, c.code) for c in codes], _words(codes, text)):
+        value = _value_text(r)
+        ctx.lesions.append(lesion_from(entry.key, r, observed, [value] if value else []))
+    elif analyte := load_lab_vocabulary().analyte_for_text(_words(codes, text)):
         ctx.issue(
             f"{entry.where}.code",
             f"lab recognised by its name as '{analyte}' (no known LOINC code)",
@@ -108,10 +112,19 @@ def _interpretation(r: dict[str, Any], value_text: str | None) -> str | None:
     return None
 
 
+def _engine_unit(analyte: str, raw: str, ctx: Context) -> str | None:
+    """The first spelling of ``raw`` that the engine's unit table converts for ``analyte``."""
+    labs = load_lab_vocabulary()
+    for spelling in ctx.vocab.unit_spellings(raw):
+        if labs.to_canonical(analyte, 1.0, spelling) is not None:
+            return spelling
+    return None
+
+
 def _quantity(
     ctx: Context, entry: Entry, analyte: str, q: Any
 ) -> tuple[float | None, str | None, str | None]:
-    """(value, canonical unit, value text) from a valueQuantity; an unknown unit is an input error."""
+    """(value, unit, value text) from a valueQuantity; a unit the engine cannot convert is an input error."""
     where = f"{entry.where}.valueQuantity"
     if (
         not isinstance(q, dict)
@@ -119,19 +132,19 @@ def _quantity(
         or isinstance(q.get("value"), bool)
     ):
         raise FhirInputError(f"{where}: expected a Quantity with a numeric value")
-    value = float(q["value"])
     comparator = q.get("comparator") if isinstance(q.get("comparator"), str) else ""
     shown = f"{comparator}{q['value']}" if comparator else None
-    spec = ctx.vocab.analytes[analyte]
     raw = q.get("code") if q.get("system") == UCUM and isinstance(q.get("code"), str) else q.get("unit")
-    if spec.scale != "quantity":
-        return value, raw if isinstance(raw, str) else None, shown or str(q["value"])
-    unit = ctx.vocab.unit_for(analyte, raw if isinstance(raw, str) else None)
+    raw = raw.strip() if isinstance(raw, str) else ""
+    term = load_lab_vocabulary().terms[analyte]
+    if term.unit == "":
+        return None, None, f"{shown or q['value']} {raw}".strip()
+    unit = _engine_unit(analyte, raw, ctx) if raw else None
     if unit is None:
-        expected = " or ".join(spec.units)
-        got = f"unit '{raw}'" if isinstance(raw, str) and raw.strip() else "no unit"
-        raise FhirInputError(f"{where}: {got} is not a known unit for {analyte} (expected {expected})")
-    return value, unit, shown
+        expected = ", ".join(sorted({u for u in term.units if u == u.strip()})[:6])
+        got = f"unit '{raw}'" if raw else "no unit"
+        raise FhirInputError(f"{where}: {got} is not a known unit for {analyte} (known: {expected})")
+    return float(q["value"]), unit, shown
 
 
 def _value_text(r: dict[str, Any]) -> str | None:
@@ -156,7 +169,6 @@ def _lab(
     ctx: Context, entry: Entry, analyte: str, codes: tuple[Coding, ...], text: str | None, day: Any
 ) -> None:
     r = entry.resource
-    spec = ctx.vocab.analytes[analyte]
     value: float | None = None
     unit: str | None = None
     shown: str | None = None
@@ -164,7 +176,9 @@ def _lab(
         value, unit, shown = _quantity(ctx, entry, analyte, r["valueQuantity"])
     else:
         shown = _value_text(r)
-        if shown is None and spec.scale != "panel":
+        if shown is None and analyte in ctx.vocab.panels:
+            shown = "panel on record"
+        if shown is None:
             reason = concept_text(r.get("dataAbsentReason")) or "no result value"
             ctx.issue(entry.where, f"{analyte}: {reason}; not used")
             return

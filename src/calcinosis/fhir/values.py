@@ -102,12 +102,41 @@ def body_site(resource: dict[str, Any]) -> str | None:
     return concept_text(site)
 
 
-def features(text_items: list[str]) -> tuple[str, ...]:
-    """Lesion features as written: note text split on commas, semicolons, full stops and ' and '."""
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(mm|cm)\b", re.I)
+_COUNT = re.compile(
+    r"^(?:about |approximately |around |over |more than )?(\d+)\s+(.*)$",
+    re.I,
+)
+_WORDS = r"(?:largest|up to|about|approximately|measuring|each|size|of|the|to|,)"
+_FILLER = re.compile(rf"^(?:\s*{_WORDS}\b)+|(?:\s*\b{_WORDS}\s*)+$", re.I)
+_COUNTED = re.compile(r"\b(lesions?|nodules?|deposits?|papules?|plaques?|masses|mass)\b", re.I)
+
+
+def lesion_description(text_items: list[str]) -> tuple[int | None, float | None, tuple[str, ...]]:
+    """(count, largest size in mm, features) from lesion notes.
+
+    Notes are split on commas, semicolons, full stops and ' and '. A piece such as "3 lesions" or "12 white
+    nodules" gives the count (and keeps "white nodules" as a feature); "largest 6 mm" or "2 cm" the size.
+    Every other piece is kept as written, as a feature.
+    """
+    count: int | None = None
+    size: float | None = None
     out: list[str] = []
     for text in text_items:
-        for part in re.split(r"[,;.\n]|\band\b", text):
-            word = part.strip().lower()
+        for part in re.split(r"[;\n]|,(?!\d)|\.(?!\d)|\band\b", text):
+            piece = part.strip()
+            for m in _SIZE.finditer(piece):
+                mm = float(m.group(1)) * (10 if m.group(2).lower() == "cm" else 1)
+                size = mm if size is None else max(size, mm)
+            piece = _FILLER.sub("", _SIZE.sub("", piece)).strip()
+            counted = _COUNT.match(piece)
+            if counted and _COUNTED.search(counted.group(2)):
+                n = int(counted.group(1))
+                count = n if count is None else max(count, n)
+                piece = counted.group(2).strip()
+                if re.fullmatch(r"(lesions?|deposits?)", piece, re.I):
+                    piece = ""
+            word = piece.lower()
             if word and word not in out:
                 out.append(word)
-    return tuple(out)
+    return count, size, tuple(out)

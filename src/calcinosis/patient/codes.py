@@ -65,13 +65,6 @@ class LabCode(_Strict):
     checked: str | None = None
 
 
-class Analyte(_Strict):
-    id: str
-    scale: Literal["quantity", "qualitative", "panel"]
-    units: tuple[str, ...] = ()
-    names: tuple[str, ...] = ()
-
-
 class StatusCode(_Strict):
     system: str
     code: str
@@ -81,6 +74,17 @@ class StatusCode(_Strict):
 
 class PregnancyAnswer(StatusCode):
     pregnant: bool
+
+
+class LesionCode(_Strict):
+    code: str
+    display: str
+    descendants: bool = False
+
+
+class LesionFindings(_Strict):
+    icd_10_cm: tuple[LesionCode, ...] = Field(default=(), alias="icd-10-cm")
+    words: tuple[str, ...] = ()
 
 
 class PregnancyStatus(_Strict):
@@ -93,7 +97,8 @@ class CodeSets(_Strict):
     codes: dict[str, tuple[CodeEntry, ...]]
     labs: tuple[LabCode, ...]
     pregnancy_status: PregnancyStatus
-    analytes: tuple[Analyte, ...]
+    lesion_findings: LesionFindings = LesionFindings()
+    panels: tuple[str, ...] = ()
     unit_aliases: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
 
@@ -134,11 +139,16 @@ class Vocabulary:
                 if e.descendants:
                     self._families.setdefault(set_id, []).append((key, e.concept))
         self.labs: dict[str, LabCode] = {lab.code: lab for lab in sets.labs}
-        self.analytes: dict[str, Analyte] = {a.id: a for a in sets.analytes}
-        self._units: dict[str, str] = {}
+        self.panels = frozenset(sets.panels)
+        self._lesion_codes = [
+            (normalise_code(c.code, True), c.descendants) for c in sets.lesion_findings.icd_10_cm
+        ]
+        self._lesion_words = _matcher({w.lower(): w for w in sets.lesion_findings.words})
+        self._unit_groups: dict[str, tuple[str, ...]] = {}
         for canonical, spellings in sets.unit_aliases.items():
-            for spelling in spellings:
-                self._units[spelling.strip().lower()] = canonical
+            group = (canonical, *spellings)
+            for spelling in group:
+                self._unit_groups[spelling.strip().lower()] = group
         by_kind: dict[str | None, dict[str, str]] = {None: {}}
         for c in concepts:
             for syn in c.synonyms:
@@ -146,8 +156,6 @@ class Vocabulary:
                 by_kind[None].setdefault(syn.lower(), c.id)
         self._text = {kind: _matcher(names) for kind, names in by_kind.items()}
         self._text_names = by_kind
-        self._analyte_names = {n.lower(): a.id for a in sets.analytes for n in a.names}
-        self._analyte_text = _matcher(self._analyte_names)
 
     # ------------------------------------------------------------------ codes
     def system_id(self, uri: str | None) -> str | None:
@@ -166,6 +174,16 @@ class Vocabulary:
             if key.startswith(prefix) and key != prefix:
                 found.add(concept)
         return found
+
+    def is_lesion_finding(self, codes: list[tuple[str, str]], text: str | None) -> bool:
+        """True when (system, code) pairs or the text name a skin lesion without a diagnosis."""
+        for system, code in codes:
+            if self.system_id(system) != "icd-10-cm":
+                continue
+            key = normalise_code(code, True)
+            if any(key == c or (desc and key.startswith(c)) for c, desc in self._lesion_codes):
+                return True
+        return bool(text and self._lesion_words and self._lesion_words.search(text))
 
     def pregnancy_answer(self, system: str | None, code: str | None) -> bool | None:
         set_id = self.system_id(system)
@@ -217,27 +235,11 @@ class Vocabulary:
         return concept.kind if concept else None
 
     # ------------------------------------------------------------------ labs
-    def analyte_for_text(self, text: str | None) -> str | None:
-        if not text or self._analyte_text is None:
-            return None
-        for m in self._analyte_text.finditer(text):
-            word = m.group(1)
-            if _is_abbreviation(word) and word == word.lower():
-                continue
-            return self._analyte_names[word.lower()]
-        return None
-
-    def unit_for(self, analyte_id: str, unit: str | None) -> str | None:
-        """The canonical UCUM spelling of ``unit`` if it is accepted for the analyte, else None."""
-        if unit is None:
-            return None
-        accepted = self.analytes[analyte_id].units
+    def unit_spellings(self, unit: str) -> tuple[str, ...]:
+        """``unit`` and the other spellings of the same unit, to try against a unit table."""
         raw = unit.strip()
-        canonical = self._units.get(raw.lower(), raw)
-        for u in accepted:
-            if u.lower() == canonical.lower():
-                return u
-        return None
+        group = self._unit_groups.get(raw.lower(), ())
+        return tuple(dict.fromkeys((raw, *group)))
 
 
 def _read(name: str) -> Any:
