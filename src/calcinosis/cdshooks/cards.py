@@ -1,7 +1,8 @@
 """Assessment -> CDS Hooks cards for ``patient-view``.
 
-Cards (in this order): one per warning/critical alert; one for the subtype call with the work-up still
-missing; one per leading treatment option (recommended or to consider), each with its grade. Indicators:
+Cards (in this order): one per warning/critical alert; when the record holds calcinosis, one for the
+subtype call with the work-up still missing and one per leading treatment option (recommended or to
+consider), each with its grade. Indicators:
 ``critical`` only for a critical alert (contraindications, suspected calciphylaxis) or a calciphylaxis call;
 ``warning`` for warning alerts; ``info`` otherwise. Every card carries its basis in ``detail``, the grade
 in a namespaced extension, the pack version and review date, and a link to the app's patient page.
@@ -222,19 +223,14 @@ def option_card(o: TherapyOption, a: Assessment, cs: CardSettings) -> Card:
     )
 
 
-def should_fire(a: Assessment) -> bool:
-    """Cards when the engine places the patient in a calcinosis subtype, or a warning/critical alert fires."""
-    return a.subtype.code is not SubtypeCode.UNDETERMINED or any(x.severity != "info" for x in a.alerts)
-
-
-def patient_view_cards(a: Assessment, cs: CardSettings) -> Issued:
+def patient_view_cards(a: Assessment, cs: CardSettings, *, has_calcinosis: bool) -> Issued:
+    """Alert cards (warning/critical: a strong risk context) for anyone; the subtype and option cards only
+    when the record holds calcinosis (a lesion, or a calcinosis or calciphylaxis diagnosis)."""
     out = Issued()
-    if not should_fire(a):
-        return out
     for alert in a.alerts:
         if alert.severity != "info":
             out.add(alert_card(alert, a, cs), f"alert:{alert.id}", None)
-    if a.subtype.code is not SubtypeCode.UNDETERMINED:
+    if has_calcinosis:
         out.add(subtype_card(a, cs), f"subtype:{a.subtype.variant or a.subtype.code.value}", None)
         leading = [o for o in a.therapies if o.stance in (Stance.RECOMMENDED, Stance.CONSIDER)][:OPTION_CARDS]
         for o in leading:

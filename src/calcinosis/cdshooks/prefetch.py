@@ -1,7 +1,7 @@
 """Prefetch templates and getting the data a service needs: from prefetch, else from ``fhirServer``.
 
-Templates are derived, not typed: the lab query asks only for the LOINC codes the engine's lab vocabulary
-knows (the minimum necessary). A key missing from prefetch (or sent as an OperationOutcome) is fetched
+Templates are derived, not typed: the lab query asks only for the LOINC codes the FHIR reader knows (the
+minimum necessary). A key missing from prefetch (or sent as an OperationOutcome) is fetched
 from the FHIR server, all keys in parallel, each bounded by a timeout and the whole by a deadline.
 Data that can be neither prefetched nor fetched raises :class:`PreconditionFailed` (HTTP 412).
 """
@@ -32,20 +32,23 @@ class PreconditionFailed(CalcinosisError):
 
 @cache
 def prefetch_templates() -> dict[str, str]:
-    from calcinosis.patient.terms import load_lab_vocabulary
+    """Derived from the FHIR reader's code sets: the lab query asks for exactly the LOINC codes it reads."""
+    from calcinosis.patient.codes import load_vocabulary
 
-    codes = sorted(load_lab_vocabulary().by_loinc)
+    vocab = load_vocabulary()
+    codes = sorted({*vocab.labs, vocab.code_sets.pregnancy_status.code.code})
     loinc = ",".join(f"http://loinc.org|{c}" for c in codes)
     return {
         "patient": "Patient/{{context.patientId}}",
         "conditions": "Condition?patient={{context.patientId}}",
         "labs": f"Observation?patient={{{{context.patientId}}}}&code={loinc}",
         "medications": "MedicationRequest?patient={{context.patientId}}",
+        "findings": "Observation?patient={{context.patientId}}&category=exam",
         "procedures": "Procedure?patient={{context.patientId}}",
     }
 
 
-OPTIONAL_KEYS = frozenset({"procedures"})
+OPTIONAL_KEYS = frozenset({"findings", "procedures"})
 
 
 @dataclass

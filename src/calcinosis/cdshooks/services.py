@@ -77,9 +77,9 @@ def digest(*parts: Any) -> str:
     return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def _assess(data: list[dict[str, Any]], today: dt.date, pack: KnowledgePack) -> tuple[Assessment, str]:
+def _assess(data: list[dict[str, Any]], today: dt.date, pack: KnowledgePack) -> tuple[Assessment, str, Case]:
     case, issues = read_bundle(data, today)
-    return assess(case, pack, issues=issues, as_of=today), digest(case.model_dump(mode="json"))
+    return assess(case, pack, issues=issues, as_of=today), digest(case.model_dump(mode="json")), case
 
 
 def evaluate(
@@ -88,11 +88,11 @@ def evaluate(
     """The blocking part (runs in a worker thread): read the FHIR data, assess, build cards."""
     today = dt.datetime.now(dt.UTC).date()
     if not spec.orders:
-        a, h = _assess(data.resources, today, deps.pack)
-        return Outcome(patient_view_cards(a, cs), h, True)
+        a, h, case = _assess(data.resources, today, deps.pack)
+        return Outcome(patient_view_cards(a, cs, has_calcinosis=bool(case.lesions)), h, True)
     drafts = orders.draft_resources(request.context["draftOrders"])
-    base, _ = _assess(orders.without_drafts(data.resources, drafts), today, deps.pack)
-    with_, h = _assess([*orders.without_drafts(data.resources, drafts), *drafts], today, deps.pack)
+    base, _, _ = _assess(orders.without_drafts(data.resources, drafts), today, deps.pack)
+    with_, h, _ = _assess([*orders.without_drafts(data.resources, drafts), *drafts], today, deps.pack)
     return Outcome(orders.order_cards(base, with_, drafts, cs), h, True)
 
 
@@ -114,7 +114,10 @@ def _check_patient(ctx: PatientContext, data: prefetch.PatientData) -> None:
             raise InputError("the Patient provided is not the patient in context")
 
 
-async def call(spec: ServiceSpec, request: HookRequest, caller: Caller, deps: HookDeps) -> dict[str, Any]:
+async def call(
+    spec: ServiceSpec, request: HookRequest, caller: Caller, deps: HookDeps
+) -> tuple[dict[str, Any], str]:
+    """The response body and the audit record's request id (recorded before this returns)."""
     start = time.monotonic()
     settings = deps.settings
     deadline = start + settings.time_budget_ms / 1000
@@ -157,7 +160,7 @@ async def call(spec: ServiceSpec, request: HookRequest, caller: Caller, deps: Ho
         cards=tuple(outcome.cards.records),
     )
     await anyio.to_thread.run_sync(deps.store.write_audit, entry)
-    return body
+    return body, entry.request_id
 
 
 def _incomplete(deps: HookDeps, cs: CardSettings, what: list[str], why: str) -> Outcome:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio
+import orjson
 from fastapi import APIRouter, Path, Request
+from starlette.responses import Response
 
 from calcinosis.api.deps import CallerDep, StateDep, base_url
 from calcinosis.cdshooks import attributes, discovery, feedback, services
@@ -40,12 +42,13 @@ async def discover(request: Request, state: StateDep, _caller: CallerDep) -> dic
 )
 async def call_service(
     service_id: ServiceId, body: HookRequest, request: Request, state: StateDep, caller: CallerDep
-) -> dict[str, Any]:
+) -> Response:
     spec = discovery.service(service_id)
     deps = services.HookDeps(
         state.settings, state.pack, state.store, state.http, base_url(request, state.settings)
     )
-    return await services.call(spec, body, caller, deps)
+    out, request_id = await services.call(spec, body, caller, deps)
+    return Response(orjson.dumps(out), media_type="application/json", headers={"X-Request-Id": request_id})
 
 
 @router.post("/{service_id}/feedback", summary="Feedback on cards (accepted / overridden)", responses=ERRORS)
