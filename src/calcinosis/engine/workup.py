@@ -23,6 +23,8 @@ def active_scenarios(view: FactView, call: SubtypeCall, pack: KnowledgePack) -> 
             if found.holds:
                 applies = True
                 facts.extend(found.facts)
+        if call.variant is not None and call.variant in scenario.unless_variants:
+            applies = False
         if applies:
             out.append((scenario, facts))
     return out

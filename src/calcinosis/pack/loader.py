@@ -226,6 +226,11 @@ def _cross_check(pack: KnowledgePack) -> None:
         walk("conflicts.yaml", conflict.id, conflict)
     for r in pack.reference_intervals.values():
         walk("reference-intervals.yaml", r.analyte, r)
+    for scenario in pack.scenarios.values():
+        for p in scenario.applies_when:
+            known("workup.yaml", f"{scenario.id}.applies_when", p, pack.predicates, "predicate")
+        for v in scenario.unless_variants:
+            known("workup.yaml", f"{scenario.id}.unless_variants", v, pack.subtypes, "subtype")
     for item in pack.workup.values():
         for s in item.needed_when:
             known("workup.yaml", f"{item.id}.needed_when", s, pack.scenarios, "scenario")

@@ -167,13 +167,15 @@ class WorkupItem(Strict):
 
 class WorkupScenario(Strict):
     """A situation with its own minimum work-up. It applies when the subtype call (or an alternative) is one
-    of ``subtypes`` or any predicate in ``applies_when`` holds; ``all`` applies to every patient."""
+    of ``subtypes`` or any predicate in ``applies_when`` holds, unless the call's variant is one of
+    ``unless_variants`` (a variant with its own, smaller work-up); ``all`` applies to every patient."""
 
     id: Slug
     name: str
     description: str
     subtypes: tuple[SubtypeCode, ...] = ()
     applies_when: tuple[Slug, ...] = ()
+    unless_variants: tuple[Slug, ...] = ()
     sources: Sourced
 
 
