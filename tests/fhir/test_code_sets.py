@@ -1,0 +1,132 @@
+"""The code sets are data with sources, and every code is checked against something independent of us."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import simple_icd_10_cm as icd
+import yaml
+
+from calcinosis.patient.codes import load_vocabulary
+from calcinosis.patient.terms import load_lab_vocabulary
+from tests.conftest import ROOT
+
+DATA = ROOT / "src" / "calcinosis" / "patient" / "data"
+SETS = yaml.safe_load((DATA / "code-sets.yaml").read_text())
+CONCEPTS = {c["id"] for c in yaml.safe_load((DATA / "concepts.yaml").read_text())["concepts"]}
+
+_VERHOEFF_D = [
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
+    [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+    [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
+    [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
+    [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+    [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
+    [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
+    [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+    [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+]
+_VERHOEFF_P = [
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
+    [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
+    [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
+    [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
+    [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+    [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
+    [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
+]
+
+
+def verhoeff_ok(number: str) -> bool:
+    c = 0
+    for i, ch in enumerate(reversed(number)):
+        c = _VERHOEFF_D[c][_VERHOEFF_P[i % 8][int(ch)]]
+    return c == 0
+
+
+def loinc_ok(code: str) -> bool:
+    """LOINC's mod-10 check digit (the Luhn scheme over the part before the hyphen)."""
+    body, _, check = code.partition("-")
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        d = int(ch) * (2 if i % 2 == 0 else 1)
+        total += d // 10 + d % 10
+    return (10 - total % 10) % 10 == int(check)
+
+
+def entries(system: str) -> list[dict[str, object]]:
+    return list(SETS["codes"][system])
+
+
+def test_every_code_system_names_its_source_when_loaded() -> None:
+    for system in SETS["systems"]:
+        assert system["source"].strip() and system["uri"].startswith(("http://", "urn:")), system["id"]
+    assert {s["id"] for s in SETS["systems"]} == {"icd-10-cm", "icd-10", "snomed-ct", "loinc", "rxnorm"}
+
+
+@pytest.mark.parametrize("entry", entries("icd-10-cm"), ids=lambda e: str(e["code"]))
+def test_icd10cm_code_exists_with_its_title_when_checked_against_the_cdc_release(
+    entry: dict[str, str],
+) -> None:
+    code = str(entry["code"])
+    assert icd.is_valid_item(code), code
+    assert icd.get_description(code).lower() == str(entry["display"]).lower()
+    if entry.get("descendants"):
+        assert icd.get_descendants(code), f"{code} has no codes below it"
+
+
+@pytest.mark.parametrize("entry", entries("icd-10"), ids=lambda e: str(e["code"]))
+def test_who_icd10_code_is_shared_with_icd10cm_when_listed(entry: dict[str, str]) -> None:
+    assert icd.is_valid_item(str(entry["code"])), entry["code"]
+
+
+def test_snomed_codes_pass_the_verhoeff_check_and_name_where_they_were_checked() -> None:
+    for e in entries("snomed-ct"):
+        code = str(e["code"])
+        assert code.isdigit() and verhoeff_ok(code), code
+        assert code[-3:-1] == "00", f"{code}: not a concept id in the international core"
+        assert e.get("checked"), code
+
+
+def test_loinc_codes_pass_the_mod10_check_digit_and_name_where_they_were_checked() -> None:
+    codes = [str(lab["code"]) for lab in SETS["labs"]] + [str(SETS["pregnancy_status"]["code"]["code"])]
+    for code in codes:
+        assert re.fullmatch(r"\d{1,7}-\d", code) and loinc_ok(code), code
+    assert all(lab.get("checked") for lab in SETS["labs"])
+
+
+def test_rxnorm_entries_are_numeric_ingredient_ids_with_a_record_of_the_check() -> None:
+    for e in entries("rxnorm"):
+        assert str(e["code"]).isdigit() and e.get("checked"), e
+
+
+def test_every_code_maps_to_a_vocabulary_concept_or_engine_analyte() -> None:
+    for system, items in SETS["codes"].items():
+        for e in items:
+            assert e["concept"] in CONCEPTS, (system, e["code"], e["concept"])
+    analytes = set(load_lab_vocabulary().terms)
+    for lab in SETS["labs"]:
+        assert lab["analyte"] in analytes, lab
+    assert set(SETS["panels"]) <= analytes
+
+
+def test_lesion_finding_codes_exist_in_icd10cm() -> None:
+    for e in SETS["lesion_findings"]["icd-10-cm"]:
+        assert icd.get_description(e["code"]).lower() == e["display"].lower()
+
+
+def test_loinc_codes_agree_with_the_engine_lab_table_when_both_list_them() -> None:
+    by_loinc = load_lab_vocabulary().by_loinc
+    for lab in SETS["labs"]:
+        if lab["code"] in by_loinc:
+            assert by_loinc[lab["code"]] == lab["analyte"], lab
+
+
+def test_vocabulary_loads_once_and_exposes_every_system_uri() -> None:
+    v = load_vocabulary()
+    assert v is load_vocabulary()
+    for s in SETS["systems"]:
+        assert v.system_id(s["uri"]) == s["id"]
