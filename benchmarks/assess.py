@@ -54,7 +54,19 @@ def main() -> None:
     cold = []
     for _ in range(3):
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "calcinosis", "assess", str(CASES / "ckd-metastatic-high-phosphate.json"), "-f", "json"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "calcinosis",
+                "assess",
+                str(CASES / "ckd-metastatic-high-phosphate.json"),
+                "-f",
+                "json",
+            ],
+            check=True,
+            capture_output=True,
+        )
         cold.append(time.perf_counter() - t0)
     print(f"cases: {len(raws)}")
     print(f"pack load: {pack_load * 1000:.1f} ms")

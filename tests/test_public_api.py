@@ -8,8 +8,32 @@ from pathlib import Path
 import calcinosis
 
 SRC = Path(calcinosis.__file__).parent
-OUTER = {"fastapi", "starlette", "uvicorn", "httpx", "duckdb", "pyspark", "psycopg", "sqlite3", "jinja2", "typer", "rich"}
-OUTER_PACKAGES = {"fhir", "cdshooks", "api", "web", "screen", "store", "commands", "cli", "render", "inputs", "synth"}
+OUTER = {
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "httpx",
+    "duckdb",
+    "pyspark",
+    "psycopg",
+    "sqlite3",
+    "jinja2",
+    "typer",
+    "rich",
+}
+OUTER_PACKAGES = {
+    "fhir",
+    "cdshooks",
+    "api",
+    "web",
+    "screen",
+    "store",
+    "commands",
+    "cli",
+    "render",
+    "inputs",
+    "synth",
+}
 
 
 def test_all_is_sorted_and_complete() -> None:

@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "calcinosis.commands.pack",
     "calcinosis.commands.fhir",
     "calcinosis.commands.serve",
+    "calcinosis.commands.screen",
 )
 
 

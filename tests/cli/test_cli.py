@@ -14,7 +14,12 @@ from tests.conftest import CASES
 
 def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "calcinosis", *args], input=stdin, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-m", "calcinosis", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -22,9 +27,19 @@ def test_assess_json_follows_the_contract() -> None:
     r = cli("assess", str(CASES / "calciphylaxis-dialysis-warfarin.json"), "--format", "json")
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
-    assert set(data) >= {"subtype", "workup", "therapies", "alerts", "knowledge", "facts_used", "input_issues"}
+    assert set(data) >= {
+        "subtype",
+        "workup",
+        "therapies",
+        "alerts",
+        "knowledge",
+        "facts_used",
+        "input_issues",
+    }
     assert data["subtype"]["code"] == "calciphylaxis"
-    assert {"id", "name", "stance", "line", "evidence_level", "rationale", "cautions", "basis"} <= set(data["therapies"][0])
+    assert {"id", "name", "stance", "line", "evidence_level", "rationale", "cautions", "basis"} <= set(
+        data["therapies"][0]
+    )
     assert data["alerts"][0]["severity"] == "critical"
 
 

@@ -16,8 +16,22 @@ def run(data: dict[str, Any]):  # type: ignore[no-untyped-def]
 
 
 def test_si_and_us_units_give_the_same_corrected_calcium(pack: KnowledgePack) -> None:
-    us = parse_case({"labs": [{"analyte": "calcium", "value": 10.0, "unit": "mg/dL"}, {"analyte": "albumin", "value": 3.0, "unit": "g/dL"}]})[0]
-    si = parse_case({"labs": [{"analyte": "calcium", "value": 2.495, "unit": "mmol/L"}, {"analyte": "albumin", "value": 30, "unit": "g/L"}]})[0]
+    us = parse_case(
+        {
+            "labs": [
+                {"analyte": "calcium", "value": 10.0, "unit": "mg/dL"},
+                {"analyte": "albumin", "value": 3.0, "unit": "g/dL"},
+            ]
+        }
+    )[0]
+    si = parse_case(
+        {
+            "labs": [
+                {"analyte": "calcium", "value": 2.495, "unit": "mmol/L"},
+                {"analyte": "albumin", "value": 30, "unit": "g/L"},
+            ]
+        }
+    )[0]
     a = build_view(us, pack).lab("corrected-calcium")
     b = build_view(si, pack).lab("corrected-calcium")
     assert a is not None and b is not None
@@ -26,16 +40,27 @@ def test_si_and_us_units_give_the_same_corrected_calcium(pack: KnowledgePack) ->
 
 
 def test_low_albumin_unmasks_hypercalcaemia(pack: KnowledgePack) -> None:
-    case = parse_case({"labs": [{"analyte": "calcium", "value": 10.2, "unit": "mg/dL"}, {"analyte": "albumin", "value": 2.5, "unit": "g/dL"}]})[0]
+    case = parse_case(
+        {
+            "labs": [
+                {"analyte": "calcium", "value": 10.2, "unit": "mg/dL"},
+                {"analyte": "albumin", "value": 2.5, "unit": "g/dL"},
+            ]
+        }
+    )[0]
     lv = build_view(case, pack).lab("corrected-calcium")
     assert lv is not None and lv.flag == "H"
 
 
 def test_latest_lab_value_wins(pack: KnowledgePack) -> None:
-    case = parse_case({"labs": [
-        {"analyte": "phosphate", "value": 9.0, "unit": "mg/dL", "date": "2026-01-01"},
-        {"analyte": "phosphate", "value": 3.0, "unit": "mg/dL", "date": "2026-06-01"},
-    ]})[0]
+    case = parse_case(
+        {
+            "labs": [
+                {"analyte": "phosphate", "value": 9.0, "unit": "mg/dL", "date": "2026-01-01"},
+                {"analyte": "phosphate", "value": 3.0, "unit": "mg/dL", "date": "2026-06-01"},
+            ]
+        }
+    )[0]
     lv = build_view(case, pack).lab("phosphate")
     assert lv is not None and lv.value == 3.0
 
@@ -54,15 +79,28 @@ def test_unknown_fields_and_terms_are_reported_not_dropped() -> None:
 
 
 def test_resolved_and_refuted_conditions_do_not_count() -> None:
-    a = run({"conditions": [{"text": "systemic sclerosis", "status": "resolved"}, {"text": "dermatomyositis", "verification": "differential"}],
-             "lesions": [{"site": "finger", "features": ["nodule"]}]})
+    a = run(
+        {
+            "conditions": [
+                {"text": "systemic sclerosis", "status": "resolved"},
+                {"text": "dermatomyositis", "verification": "differential"},
+            ],
+            "lesions": [{"site": "finger", "features": ["nodule"]}],
+        }
+    )
     assert a.subtype.code.value != "dystrophic"
 
 
 def test_warfarin_is_avoided_and_alert_is_critical_in_suspected_calciphylaxis() -> None:
-    a = run({"age_years": 70, "conditions": [{"text": "ESRD"}], "history": [{"text": "hemodialysis"}],
-             "medications": [{"name": "warfarin"}],
-             "lesions": [{"site": "thigh", "features": ["painful", "retiform purpura"]}]})
+    a = run(
+        {
+            "age_years": 70,
+            "conditions": [{"text": "ESRD"}],
+            "history": [{"text": "hemodialysis"}],
+            "medications": [{"name": "warfarin"}],
+            "lesions": [{"site": "thigh", "features": ["painful", "retiform purpura"]}],
+        }
+    )
     assert a.subtype.code.value == "calciphylaxis"
     assert a.alerts and a.alerts[0].severity == "critical"
     warfarin = [t for t in a.therapies if t.id == "low-dose-warfarin"]
@@ -70,9 +108,17 @@ def test_warfarin_is_avoided_and_alert_is_critical_in_suspected_calciphylaxis() 
 
 
 def test_minocycline_caution_applies_to_a_young_child() -> None:
-    a = run({"age_years": 6, "conditions": [{"text": "limited systemic sclerosis"}],
-             "labs": [{"analyte": "calcium", "value": 9.5, "unit": "mg/dL"}, {"analyte": "phosphate", "value": 4.0, "unit": "mg/dL"}],
-             "lesions": [{"site": "fingertip", "features": ["inflamed", "ulcerated"]}]})
+    a = run(
+        {
+            "age_years": 6,
+            "conditions": [{"text": "limited systemic sclerosis"}],
+            "labs": [
+                {"analyte": "calcium", "value": 9.5, "unit": "mg/dL"},
+                {"analyte": "phosphate", "value": 4.0, "unit": "mg/dL"},
+            ],
+            "lesions": [{"site": "fingertip", "features": ["inflamed", "ulcerated"]}],
+        }
+    )
     mino = next(t for t in a.therapies if t.id == "minocycline")
     assert any(c.patient_specific for c in mino.cautions)
     assert mino.stance.value in ("use-with-caution", "avoid")

@@ -11,10 +11,19 @@ from calcinosis.pack.models import Blinding, EvidenceLevel, SourceRef, Study, St
 REF = (SourceRef(source="tb-old"),)
 
 
-def study(design: StudyDesign, n: int | None = None, blinding: Blinding = Blinding.UNKNOWN, verified: bool = True) -> Study:
+def study(
+    design: StudyDesign, n: int | None = None, blinding: Blinding = Blinding.UNKNOWN, verified: bool = True
+) -> Study:
     return Study(
-        id="s", label="s", design=design, n=n, blinding=blinding, population="p", outcome="o",
-        verified=verified, sources=REF,
+        id="s",
+        label="s",
+        design=design,
+        n=n,
+        blinding=blinding,
+        population="p",
+        outcome="o",
+        verified=verified,
+        sources=REF,
     )
 
 
@@ -73,7 +82,10 @@ def test_adding_a_study_never_lowers_the_level(items: list[Study], extra: Study)
         assert after is not None and after <= before
 
 
-@given(st.integers(min_value=1, max_value=10_000), st.sampled_from([StudyDesign.RCT, StudyDesign.CONTROLLED_TRIAL, StudyDesign.OPEN_TRIAL]))
+@given(
+    st.integers(min_value=1, max_value=10_000),
+    st.sampled_from([StudyDesign.RCT, StudyDesign.CONTROLLED_TRIAL, StudyDesign.OPEN_TRIAL]),
+)
 def test_trial_threshold_is_twenty(n: int, design: StudyDesign) -> None:
     expected = EvidenceLevel.B if n >= 20 else EvidenceLevel.C
     assert derive_study_level(study(design, n, Blinding.OPEN)) is expected

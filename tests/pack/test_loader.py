@@ -40,9 +40,15 @@ def test_bundled_pack_loads_with_enough_content() -> None:
 
 def test_chapter_first_line_levels_are_recorded_as_stated() -> None:
     pack = load_pack()
-    stated = {t: pack.textbook_level(t) for t in ("no-treatment", "aluminium-hydroxide", "intralesional-corticosteroid", "diltiazem")}
+    stated = {
+        t: pack.textbook_level(t)
+        for t in ("no-treatment", "aluminium-hydroxide", "intralesional-corticosteroid", "diltiazem")
+    }
     assert {k: v.value if v else None for k, v in stated.items()} == {
-        "no-treatment": "E", "aluminium-hydroxide": "D", "intralesional-corticosteroid": "E", "diltiazem": "C",
+        "no-treatment": "E",
+        "aluminium-hydroxide": "D",
+        "intralesional-corticosteroid": "E",
+        "diltiazem": "C",
     }
 
 
@@ -69,7 +75,9 @@ def test_every_identifier_in_the_pack_appears_in_shared_sources() -> None:
             if ident:
                 assert ident in dossier, f"{src.id}: {ident} not in the dossier"
         if not src.verified:
-            assert not (src.identifiers.pmid or src.identifiers.doi), f"{src.id}: unverified source with an identifier"
+            assert not (
+                src.identifiers.pmid or src.identifiers.doi
+            ), f"{src.id}: unverified source with an identifier"
 
 
 def test_every_clinical_record_names_a_source() -> None:
@@ -83,20 +91,50 @@ def test_every_clinical_record_names_a_source() -> None:
 @pytest.mark.parametrize(
     ("target", "mutate", "message"),
     [
-        ("therapies/diltiazem.yaml", lambda d: d.update(colour="blue"), r"therapies/diltiazem\.yaml: colour: Extra inputs"),
-        ("therapies/diltiazem.yaml", lambda d: d["studies"][0].update(design="anecdote"), r"therapies/diltiazem\.yaml: studies\.0\.design"),
-        ("therapies/diltiazem.yaml", lambda d: d["studies"][0]["sources"][0].update(source="nobody-1999"), r"unknown source 'nobody-1999'"),
-        ("therapies/diltiazem.yaml", lambda d: d["settings"][0].update(setting="moon-base"), r"settings\.0\.setting: unknown setting 'moon-base'"),
-        ("therapies/diltiazem.yaml", lambda d: d["cautions"][1].update(when=["is-a-wizard"]), r"cautions\.1\.when: unknown predicate"),
+        (
+            "therapies/diltiazem.yaml",
+            lambda d: d.update(colour="blue"),
+            r"therapies/diltiazem\.yaml: colour: Extra inputs",
+        ),
+        (
+            "therapies/diltiazem.yaml",
+            lambda d: d["studies"][0].update(design="anecdote"),
+            r"therapies/diltiazem\.yaml: studies\.0\.design",
+        ),
+        (
+            "therapies/diltiazem.yaml",
+            lambda d: d["studies"][0]["sources"][0].update(source="nobody-1999"),
+            r"unknown source 'nobody-1999'",
+        ),
+        (
+            "therapies/diltiazem.yaml",
+            lambda d: d["settings"][0].update(setting="moon-base"),
+            r"settings\.0\.setting: unknown setting 'moon-base'",
+        ),
+        (
+            "therapies/diltiazem.yaml",
+            lambda d: d["cautions"][1].update(when=["is-a-wizard"]),
+            r"cautions\.1\.when: unknown predicate",
+        ),
         ("therapies/diltiazem.yaml", lambda d: d.update(id="verapamil"), r"does not match the file name"),
         ("therapies/diltiazem.yaml", lambda d: d.update(summary_sources=[]), r"summary_sources"),
         ("pack.yaml", lambda d: d.update(last_reviewed="last week"), r"pack\.yaml: last_reviewed"),
-        ("sources/core.yaml", lambda d: d["sources"][5]["identifiers"].update(pmid="12ab"), r"sources/core\.yaml: sources\.5\.identifiers\.pmid"),
+        (
+            "sources/core.yaml",
+            lambda d: d["sources"][5]["identifiers"].update(pmid="12ab"),
+            r"sources/core\.yaml: sources\.5\.identifiers\.pmid",
+        ),
         ("sources/core.yaml", lambda d: d["sources"].append(dict(d["sources"][0])), r"duplicate id 'tb-old'"),
-        ("rules.yaml", lambda d: d["rules"][0].update(all_of=["unheard-of"]), r"rules\.yaml: .*unknown predicate 'unheard-of'"),
+        (
+            "rules.yaml",
+            lambda d: d["rules"][0].update(all_of=["unheard-of"]),
+            r"rules\.yaml: .*unknown predicate 'unheard-of'",
+        ),
     ],
 )
-def test_invalid_pack_fails_naming_file_and_field_when(pack_copy: Path, target: str, mutate, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_pack_fails_naming_file_and_field_when(
+    pack_copy: Path, target: str, mutate, message: str
+) -> None:  # type: ignore[no-untyped-def]
     edit(pack_copy / target, mutate)
     with pytest.raises(PackError, match=message):
         load_pack(pack_copy)

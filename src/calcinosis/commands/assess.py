@@ -62,7 +62,9 @@ def register(app: typer.Typer) -> None:
     @app.command("assess")
     @guarded
     def assess_cmd(
-        file: str = typer.Argument(..., help="Case JSON or FHIR R4 JSON (Bundle or resource); '-' reads stdin."),
+        file: str = typer.Argument(
+            ..., help="Case JSON or FHIR R4 JSON (Bundle or resource); '-' reads stdin."
+        ),
         fmt: AssessFormat = typer.Option(AssessFormat.TEXT, "--format", "-f", help="Output format."),
         as_of: str | None = typer.Option(None, "--as-of", help="Date (YYYY-MM-DD) ages are computed at."),
     ) -> None:

@@ -72,7 +72,9 @@ def register(app: typer.Typer) -> None:
     @app.command("therapies")
     @guarded
     def therapies_cmd(
-        subtype: str | None = typer.Option(None, "--subtype", help="A setting id (e.g. dystrophic-ssc, calciphylaxis)."),
+        subtype: str | None = typer.Option(
+            None, "--subtype", help="A setting id (e.g. dystrophic-ssc, calciphylaxis)."
+        ),
         fmt: ListFormat = typer.Option(ListFormat.TEXT, "--format", "-f"),
     ) -> None:
         """The evidence ladder: every therapy with its stated lines and derived evidence level."""
@@ -109,7 +111,9 @@ def register(app: typer.Typer) -> None:
 
     @pack_app.command("check")
     @guarded
-    def check_cmd(directory: Path | None = typer.Argument(None, help="Pack directory (default: bundled).")) -> None:
+    def check_cmd(
+        directory: Path | None = typer.Argument(None, help="Pack directory (default: bundled)."),
+    ) -> None:
         """Validate the pack: models, ids, sources; print counts and the content hash."""
         pack = load_pack(directory)
         typer.echo(

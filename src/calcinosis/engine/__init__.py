@@ -67,8 +67,8 @@ def assess(
     used_ids: set[str] = set()
     for reason in (*call.reasons, *(r for a in call.alternatives for r in a.reasons)):
         used_ids.update(reason.basis.facts)
-    for item in (*workup, *therapies, *alerts):
-        used_ids.update(item.basis.facts)
+    for basis in (*(w.basis for w in workup), *(t.basis for t in therapies), *(al.basis for al in alerts)):
+        used_ids.update(basis.facts)
     facts_used = tuple(
         FactUsed(
             id=f.id,
@@ -89,6 +89,8 @@ def assess(
         alerts=alerts,
         knowledge=knowledge_info(pack),
         facts_used=facts_used,
-        input_issues=tuple(IssueOut(location=i.location, message=i.message, severity=i.severity) for i in all_issues),
+        input_issues=tuple(
+            IssueOut(location=i.location, message=i.message, severity=i.severity) for i in all_issues
+        ),
         disclaimer=pack.meta.disclaimer,
     )

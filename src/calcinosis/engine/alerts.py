@@ -12,7 +12,9 @@ SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 STANCE_FOR = {"critical": Stance.AVOID, "warning": Stance.USE_WITH_CAUTION}
 
 
-def fire_alerts(view: FactView, pack: KnowledgePack) -> tuple[tuple[Alert, ...], dict[str, tuple[Stance, str]]]:
+def fire_alerts(
+    view: FactView, pack: KnowledgePack
+) -> tuple[tuple[Alert, ...], dict[str, tuple[Stance, str]]]:
     alerts: list[Alert] = []
     lowered: dict[str, tuple[Stance, str]] = {}
     for alert in pack.alerts:

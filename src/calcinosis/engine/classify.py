@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from calcinosis.engine.basis import make_basis
 from calcinosis.engine.facts import Fact, FactView
@@ -11,14 +12,15 @@ from calcinosis.engine.results import Reason, SubtypeAlternative, SubtypeCall
 from calcinosis.pack.knowledge import KnowledgePack
 from calcinosis.pack.models import SubtypeCode, SubtypeRule
 
-LOWER = {"high": "medium", "medium": "low", "low": "low"}
+Confidence = Literal["high", "medium", "low"]
+LOWER: dict[Confidence, Confidence] = {"high": "medium", "medium": "low", "low": "low"}
 NEEDS_NORMAL_LABS = frozenset({"mineral-derangement"})
 
 
 @dataclass(frozen=True)
 class Match:
     rule: SubtypeRule
-    confidence: str
+    confidence: Confidence
     reason: Reason
     facts: tuple[Fact, ...]
 
@@ -47,7 +49,7 @@ def match_rule(rule: SubtypeRule, view: FactView, pack: KnowledgePack) -> Match 
             return None
         facts.extend(f.facts)
         absent.append(name)
-    confidence = rule.confidence
+    confidence: Confidence = rule.confidence
     caveats: list[str] = []
     if NEEDS_NORMAL_LABS & set(rule.none_of) and evaluate("mineral-labs-missing", view).holds:
         confidence = LOWER[confidence]
@@ -86,13 +88,13 @@ def classify(view: FactView, pack: KnowledgePack) -> tuple[SubtypeCall, list[Mat
             continue
         alternatives[key] = SubtypeAlternative(
             code=m.rule.subtype, variant=m.rule.variant, confidence=m.confidence, reasons=(m.reason,)
-        )  # type: ignore[arg-type]
+        )
     name = pack.subtypes[variant].name if variant else _core_name(pack, code)
     call = SubtypeCall(
         code=code,
         variant=variant,
         name=name,
-        confidence=primary.confidence,  # type: ignore[arg-type]
+        confidence=primary.confidence,
         reasons=tuple(reasons),
         alternatives=tuple(alternatives.values()),
     )
@@ -111,5 +113,9 @@ def _undetermined(view: FactView, pack: KnowledgePack) -> SubtypeCall:
         text += "; calcium and phosphate results would allow the metabolic rules to run"
     if not view.lesions:
         text += "; no lesion was described"
-    reason = Reason(text=text, basis=make_basis(pack, sources=[r for rule in pack.rules[:1] for r in rule.sources]))
-    return SubtypeCall(code=SubtypeCode.UNDETERMINED, name="Undetermined", confidence="none", reasons=(reason,))
+    reason = Reason(
+        text=text, basis=make_basis(pack, sources=[r for rule in pack.rules[:1] for r in rule.sources])
+    )
+    return SubtypeCall(
+        code=SubtypeCode.UNDETERMINED, name="Undetermined", confidence="none", reasons=(reason,)
+    )

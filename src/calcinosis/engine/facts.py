@@ -112,14 +112,21 @@ def _demographics(case: Case, view: FactView) -> None:
         days = (view.as_of - case.birth_date).days
         view.age_years = max(days, 0) / 365.25
     if view.age_years is not None:
-        shown = f"{view.age_years:.0f} years" if view.age_years >= 1 else f"{view.age_years * 365.25:.0f} days"
+        shown = (
+            f"{view.age_years:.0f} years" if view.age_years >= 1 else f"{view.age_years * 365.25:.0f} days"
+        )
         view.demographics["age"] = view.add(Fact("age", "demographics", "Age", shown))
     if case.sex.value != "unknown":
         view.demographics["sex"] = view.add(Fact("sex", "demographics", "Sex", case.sex.value))
     if case.pregnant is not None:
         view.pregnant = case.pregnant
         view.demographics["pregnant"] = view.add(
-            Fact("pregnancy", "demographics", "Pregnancy status", "pregnant" if case.pregnant else "not pregnant")
+            Fact(
+                "pregnancy",
+                "demographics",
+                "Pregnancy status",
+                "pregnant" if case.pregnant else "not pregnant",
+            )
         )
 
 
@@ -135,7 +142,9 @@ def _concepts(given: str | None, text: str | None, kind: str, where: str, view: 
         found = vocab.find(text, kind)  # type: ignore[arg-type]
     if not found:
         view.issues.append(
-            InputIssue(location=where, message=f"not recognised: '{text or given or ''}'", severity="information")
+            InputIssue(
+                location=where, message=f"not recognised: '{text or given or ''}'", severity="information"
+            )
         )
     return vocab.expand(found)
 
@@ -156,7 +165,9 @@ def _conditions(case: Case, view: FactView) -> None:
                 )
             )
             continue
-        fact = view.add(Fact(cond.id or f"condition-{i}", "condition", label, None, cond.onset or cond.recorded))
+        fact = view.add(
+            Fact(cond.id or f"condition-{i}", "condition", label, None, cond.onset or cond.recorded)
+        )
         concepts = _concepts(cond.concept, cond.text, "condition", where, view)
         for c in concepts:
             view.conditions.setdefault(c, []).append(fact)
@@ -194,9 +205,11 @@ def _labs(case: Case, view: FactView, pack: KnowledgePack) -> None:
     vocab = load_lab_vocabulary()
     for i, lab in enumerate(case.labs):
         where = f"labs[{i}]"
-        analyte = _analyte(lab, vocab.by_loinc, vocab.analyte_for_text)
+        analyte = _analyte(lab)
         if analyte is None:
-            view.issues.append(InputIssue(location=where, message="lab not recognised (no known analyte or LOINC)"))
+            view.issues.append(
+                InputIssue(location=where, message="lab not recognised (no known analyte or LOINC)")
+            )
             continue
         term = vocab.terms[analyte]
         label = lab.text or analyte
@@ -211,7 +224,9 @@ def _labs(case: Case, view: FactView, pack: KnowledgePack) -> None:
         value = vocab.to_canonical(analyte, lab.value, lab.unit)
         if value is None:
             view.issues.append(
-                InputIssue(location=f"{where}.unit", message=f"unit '{lab.unit}' not known for {analyte}; ignored")
+                InputIssue(
+                    location=f"{where}.unit", message=f"unit '{lab.unit}' not known for {analyte}; ignored"
+                )
             )
             continue
         shown = f"{lab.value:g} {lab.unit or ''}".strip()
@@ -221,8 +236,9 @@ def _labs(case: Case, view: FactView, pack: KnowledgePack) -> None:
     _derived_labs(view, pack)
 
 
-def _analyte(lab: Lab, by_loinc: dict[str, str], by_text: object) -> str | None:
+def _analyte(lab: Lab) -> str | None:
     vocab = load_lab_vocabulary()
+    by_loinc = vocab.by_loinc
     if lab.analyte and lab.analyte in vocab.terms:
         return lab.analyte
     if lab.loinc and lab.loinc in by_loinc:
@@ -236,7 +252,9 @@ def _analyte(lab: Lab, by_loinc: dict[str, str], by_text: object) -> str | None:
 
 
 def _flag_from_interpretation(interp: str | None) -> str | None:
-    return {"H": "H", "HH": "H", "L": "L", "LL": "L", "N": "N", "POS": "A", "A": "A", "NEG": "N"}.get(interp or "")
+    return {"H": "H", "HH": "H", "L": "L", "LL": "L", "N": "N", "POS": "A", "A": "A", "NEG": "N"}.get(
+        interp or ""
+    )
 
 
 def _flag(lab: Lab, value: float, analyte: str, pack: KnowledgePack) -> tuple[str | None, str]:
@@ -280,7 +298,9 @@ def _derived_labs(view: FactView, pack: KnowledgePack) -> None:
         if alb is not None and alb.value == alb.value:
             corrected = ca.value + 0.8 * (4.0 - alb.value)
             facts.append(alb.fact)
-        text = "Albumin-corrected calcium" if len(facts) == 2 else "Calcium (albumin not available to correct)"
+        text = (
+            "Albumin-corrected calcium" if len(facts) == 2 else "Calcium (albumin not available to correct)"
+        )
         fact = view.add(
             Fact("derived-corrected-calcium", "derived", text, f"{corrected:.2f} mg/dL", ca.fact.date)
         )
@@ -293,9 +313,15 @@ def _derived_labs(view: FactView, pack: KnowledgePack) -> None:
     cca = view.labs.get("corrected-calcium")
     if po4 is not None and cca is not None and po4.value == po4.value:
         product = cca.value * po4.value
-        fact = view.add(Fact("derived-ca-x-po4", "derived", "Ca×PO4 product", f"{product:.1f} mg²/dL²", po4.fact.date))
+        fact = view.add(
+            Fact("derived-ca-x-po4", "derived", "Ca×PO4 product", f"{product:.1f} mg²/dL²", po4.fact.date)
+        )
         meta = pack.meta
-        flag = "H" if product >= meta.cap_threshold_strong else ("B" if product >= meta.cap_threshold_warn else "N")
+        flag = (
+            "H"
+            if product >= meta.cap_threshold_strong
+            else ("B" if product >= meta.cap_threshold_warn else "N")
+        )
         view.labs["ca-x-po4"] = LabValue("ca-x-po4", product, "mg2/dL2", flag, "pack thresholds", fact)
 
 
@@ -308,7 +334,11 @@ def _lesions(case: Case, view: FactView) -> None:
         unknown = [f for f in lesion.features if not vocab.features_in(f)]
         for f in unknown:
             view.issues.append(
-                InputIssue(location=f"lesions[{i}].features", message=f"feature '{f}' not recognised", severity="information")
+                InputIssue(
+                    location=f"lesions[{i}].features",
+                    message=f"feature '{f}' not recognised",
+                    severity="information",
+                )
             )
         parts = [lesion.site or "site not given"]
         if lesion.count:
@@ -318,4 +348,6 @@ def _lesions(case: Case, view: FactView) -> None:
         if features:
             parts.append(", ".join(sorted(features)))
         fact = view.add(Fact(lesion.id or f"lesion-{i}", "lesion", "Lesion", "; ".join(parts), lesion.onset))
-        view.lesions.append(LesionFacts(fact, frozenset(features), frozenset(sites), lesion.count, lesion.size_mm))
+        view.lesions.append(
+            LesionFacts(fact, frozenset(features), frozenset(sites), lesion.count, lesion.size_mm)
+        )

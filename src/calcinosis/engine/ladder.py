@@ -8,7 +8,9 @@ from calcinosis.pack.models import Therapy
 
 
 def ladder(pack: KnowledgePack, setting: str | None = None) -> list[Therapy]:
-    items = [t for t in pack.therapies.values() if setting is None or any(f.setting == setting for f in t.settings)]
+    items = [
+        t for t in pack.therapies.values() if setting is None or any(f.setting == setting for f in t.settings)
+    ]
 
     def key(t: Therapy) -> tuple[bool, int, str]:
         shown = evidence_of(t, pack).shown

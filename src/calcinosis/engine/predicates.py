@@ -142,7 +142,9 @@ def _periarticular(view: FactView) -> Finding:
         for lesion in view.lesions
         if "periarticular" in lesion.sites and (lesion.size_mm or 0) >= 30
     ]
-    return _any(masses + big + view.has_condition("tumoral-calcinosis", "hyperphosphataemic-tumoral-calcinosis"))
+    return _any(
+        masses + big + view.has_condition("tumoral-calcinosis", "hyperphosphataemic-tumoral-calcinosis")
+    )
 
 
 # ----------------------------------------------------------------------- history and exposures
@@ -307,7 +309,9 @@ def _labs_normal(view: FactView) -> Finding:
 
 @predicate("mineral-labs-missing")
 def _labs_missing(view: FactView) -> Finding:
-    return Finding(view.lab("calcium") is None and view.lab("ionized-calcium") is None or view.lab("phosphate") is None)
+    return Finding(
+        (view.lab("calcium") is None and view.lab("ionized-calcium") is None) or view.lab("phosphate") is None
+    )
 
 
 # ----------------------------------------------------------------------- demographics

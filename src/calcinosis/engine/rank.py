@@ -100,7 +100,9 @@ def _draft(therapy: Therapy, view: FactView, settings: set[str], pack: Knowledge
     draft = Draft(therapy, Stance.CONSIDER, receiving=bool(receiving))
     draft.facts.extend(receiving)
     if receiving:
-        draft.rationale.append("Patient is already receiving this (" + ", ".join(f.text for f in receiving) + ").")
+        draft.rationale.append(
+            "Patient is already receiving this (" + ", ".join(f.text for f in receiving) + ")."
+        )
     for fit in fits:
         draft.refs.extend(fit.sources)
         draft.rules.append(f"setting:{fit.setting}")
@@ -108,11 +110,17 @@ def _draft(therapy: Therapy, view: FactView, settings: set[str], pack: Knowledge
         if fit.fit is Applicability.AVOID:
             draft.fit = Applicability.AVOID
             draft.lower_to(Stance.AVOID)
-            draft.rationale.append(f"Sources advise against it in {name.lower()}" + (f": {fit.note}" if fit.note else "."))
+            draft.rationale.append(
+                f"Sources advise against it in {name.lower()}" + (f": {fit.note}" if fit.note else ".")
+            )
         else:
             if draft.fit is None or FIT_ORDER[fit.fit] < FIT_ORDER[draft.fit]:
                 draft.fit = fit.fit
-            verb = "Studied" if fit.fit is Applicability.STUDIED else "Listed by a review or textbook (no primary data seen)"
+            verb = (
+                "Studied"
+                if fit.fit is Applicability.STUDIED
+                else "Listed by a review or textbook (no primary data seen)"
+            )
             draft.rationale.append(f"{verb} in {name.lower()}" + (f" ({fit.note})." if fit.note else "."))
     for ln in out_of_scope:
         draft.refs.append(ln.source)
@@ -132,7 +140,10 @@ def _draft(therapy: Therapy, view: FactView, settings: set[str], pack: Knowledge
             draft.line = ln.line.value
         level = f", stated level {ln.stated_level.value}" if ln.stated_level else ""
         where = f" in {pack.settings[ln.setting].name.lower()}" if ln.setting else ""
-        draft.rationale.append(f"{ln.line.value.capitalize()}-line{where} per {src}{level}" + (f" ({ln.note})." if ln.note else "."))
+        draft.rationale.append(
+            f"{ln.line.value.capitalize()}-line{where} per {src}{level}"
+            + (f" ({ln.note})." if ln.note else ".")
+        )
     if draft.stance is not Stance.AVOID and draft.line in ("first", "preferred") and draft.fit is not None:
         draft.stance = Stance.RECOMMENDED
     for target in therapy.targets:
@@ -141,7 +152,9 @@ def _draft(therapy: Therapy, view: FactView, settings: set[str], pack: Knowledge
             draft.targets_met += 1
             draft.facts.extend(found.facts)
             draft.rules.append(f"target:{target}")
-            draft.rationale.append(f"Aimed at a feature this patient has: {pack.predicates[target].description.lower()}.")
+            draft.rationale.append(
+                f"Aimed at a feature this patient has: {pack.predicates[target].description.lower()}."
+            )
     _apply_cautions(draft, view, pack)
     return draft
 
@@ -188,13 +201,15 @@ def evidence_of(therapy: Therapy, pack: KnowledgePack) -> EvidenceOut:
         for s in therapy.stated_levels
     ]
     textbook = pack.textbook_level(therapy.id)
-    shown, shown_from = (derived, "derived") if derived else ((textbook, "stated") if textbook else (None, "none"))
+    shown, shown_from = (
+        (derived, "derived") if derived else ((textbook, "stated") if textbook else (None, "none"))
+    )
     sizes = [s.n for s in therapy.studies if s.verified and s.n is not None]
     return EvidenceOut(
         derived=derived,
         stated=tuple(stated),
         shown=shown,
-        shown_from=shown_from,  # type: ignore[arg-type]
+        shown_from=shown_from,
         studies=sum(1 for s in therapy.studies if s.verified),
         largest_n=max(sizes) if sizes else None,
     )
@@ -206,10 +221,13 @@ def _finish(draft: Draft, rank: int, pack: KnowledgePack) -> TherapyOption:
     if evidence.derived is not None:
         draft.rationale.append(
             f"Evidence level {evidence.derived.value} derived from {evidence.studies} recorded "
-            f"stud{'y' if evidence.studies == 1 else 'ies'}" + (f" (largest N={evidence.largest_n})." if evidence.largest_n else ".")
+            f"stud{'y' if evidence.studies == 1 else 'ies'}"
+            + (f" (largest N={evidence.largest_n})." if evidence.largest_n else ".")
         )
     elif evidence.shown is not None:
-        draft.rationale.append(f"No verified study recorded; level {evidence.shown.value} is the level the chapter states.")
+        draft.rationale.append(
+            f"No verified study recorded; level {evidence.shown.value} is the level the chapter states."
+        )
     else:
         draft.rationale.append("No A–E level can be derived from the recorded studies and none is stated.")
     conflicts = pack.all_conflicts(therapy.id)
@@ -228,7 +246,9 @@ def _finish(draft: Draft, rank: int, pack: KnowledgePack) -> TherapyOption:
         rationale=tuple(draft.rationale),
         cautions=tuple(draft.cautions),
         conflicts=tuple(
-            ConflictOut(id=c.id, topic=c.topic, positions=tuple(p.claim for p in c.positions), handling=c.handling)
+            ConflictOut(
+                id=c.id, topic=c.topic, positions=tuple(p.claim for p in c.positions), handling=c.handling
+            )
             for c in conflicts
         ),
         already_receiving=draft.receiving,

@@ -12,7 +12,9 @@ from calcinosis.pack.models import WorkupItem, WorkupScenario
 STATUS_ORDER = {WorkupStatus.MISSING: 0, WorkupStatus.ABNORMAL: 1, WorkupStatus.DONE: 2}
 
 
-def active_scenarios(view: FactView, call: SubtypeCall, pack: KnowledgePack) -> list[tuple[WorkupScenario, list[Fact]]]:
+def active_scenarios(
+    view: FactView, call: SubtypeCall, pack: KnowledgePack
+) -> list[tuple[WorkupScenario, list[Fact]]]:
     codes = {call.code, *(a.code for a in call.alternatives)}
     out: list[tuple[WorkupScenario, list[Fact]]] = []
     for scenario in pack.scenarios.values():

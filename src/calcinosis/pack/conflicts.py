@@ -20,10 +20,14 @@ def derive_level_conflicts(therapy: Therapy, derived: EvidenceLevel | None) -> t
         if line.stated_level is None or line.stated_level == derived:
             continue
         if derived is None:
-            derived_claim = "No verified study recorded in the pack supports any A–E level by the chapter's rule"
+            derived_claim = (
+                "No verified study recorded in the pack supports any A–E level by the chapter's rule"
+            )
             derived_sources: tuple[SourceRef, ...] = study_refs or (line.source,)
         else:
-            derived_claim = f"Recorded studies support level {derived.value} by the chapter's rule ({LEVEL_RULE})"
+            derived_claim = (
+                f"Recorded studies support level {derived.value} by the chapter's rule ({LEVEL_RULE})"
+            )
             derived_sources = study_refs or (line.source,)
         out.append(
             Conflict(
@@ -31,7 +35,8 @@ def derive_level_conflicts(therapy: Therapy, derived: EvidenceLevel | None) -> t
                 topic=f"Evidence level for {therapy.name}",
                 positions=(
                     ConflictPosition(
-                        claim=f"Level {line.stated_level.value} as stated by the source", sources=(line.source,)
+                        claim=f"Level {line.stated_level.value} as stated by the source",
+                        sources=(line.source,),
                     ),
                     ConflictPosition(claim=derived_claim, sources=derived_sources),
                 ),

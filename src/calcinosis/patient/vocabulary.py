@@ -60,7 +60,7 @@ class Vocabulary:
         """Concept ids named in free text (longest synonyms first; matched spans are consumed)."""
         found: set[str] = set()
         remaining = text
-        kinds = [kind] if kind else list(self._by_kind)
+        kinds: list[str] = [kind] if kind else list(self._by_kind)
         patterns = sorted(
             (p for k in kinds for p in self._by_kind.get(k, [])), key=lambda e: -len(e[0].pattern)
         )

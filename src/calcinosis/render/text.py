@@ -14,20 +14,38 @@ from calcinosis.pack.knowledge import KnowledgePack
 from calcinosis.render.markdown import sources_line
 
 STANCE_STYLE = {"recommended": "green", "consider": "cyan", "use-with-caution": "yellow", "avoid": "red"}
-STATUS_MARK = {"missing": ("☐ missing", "yellow"), "done": ("☑ done", "green"), "abnormal": ("⚠ abnormal", "red")}
+STATUS_MARK = {
+    "missing": ("☐ missing", "yellow"),
+    "done": ("☑ done", "green"),
+    "abnormal": ("⚠ abnormal", "red"),
+}
 
 
 def print_assessment(a: Assessment, console: Console) -> None:
     console.print(Text(a.disclaimer, style="italic dim"))
     for al in a.alerts:
         style = {"critical": "bold white on red", "warning": "bold yellow", "info": "cyan"}[al.severity]
-        console.print(Panel(f"{al.text}\n[dim]Source: {sources_line(al.basis.sources)}[/dim]", title=al.severity.upper(), style=style))
+        console.print(
+            Panel(
+                f"{al.text}\n[dim]Source: {sources_line(al.basis.sources)}[/dim]",
+                title=al.severity.upper(),
+                style=style,
+            )
+        )
     s = a.subtype
     head = f"[bold]{s.name}[/bold] ({s.code.value}{' / ' + s.variant if s.variant else ''}) — confidence {s.confidence}"
     reasons = [Text(f"• {r.text}") for r in s.reasons]
     reasons += [Text(f"  source: {sources_line(r.basis.sources)}", style="dim") for r in s.reasons]
     if s.alternatives:
-        reasons.append(Text("Alternatives: " + "; ".join(f"{x.code.value}{'/' + x.variant if x.variant else ''} ({x.confidence})" for x in s.alternatives)))
+        reasons.append(
+            Text(
+                "Alternatives: "
+                + "; ".join(
+                    f"{x.code.value}{'/' + x.variant if x.variant else ''} ({x.confidence})"
+                    for x in s.alternatives
+                )
+            )
+        )
     console.print(Panel(Group(Text.from_markup(head), *reasons), title="Subtype"))
 
     wt = Table(title="Work-up", show_lines=False, expand=True)
@@ -44,11 +62,19 @@ def print_assessment(a: Assessment, console: Console) -> None:
         tt.add_column(col)
     for t in a.therapies:
         body = [*t.rationale]
-        shown = [c for c in t.cautions if c.patient_specific or (not c.applies_when and c.severity in ("contraindication", "warning"))]
-        body += [f"⚠ {'FOR THIS PATIENT ' if c.patient_specific else ''}{c.severity}: {c.text}" for c in shown]
+        shown = [
+            c
+            for c in t.cautions
+            if c.patient_specific or (not c.applies_when and c.severity in ("contraindication", "warning"))
+        ]
+        body += [
+            f"⚠ {'FOR THIS PATIENT ' if c.patient_specific else ''}{c.severity}: {c.text}" for c in shown
+        ]
         others = len(t.cautions) - len(shown)
         if others:
-            body.append(f"(+{others} other caution{'s' if others > 1 else ''} not triggered for this patient: see --format markdown or json)")
+            body.append(
+                f"(+{others} other caution{'s' if others > 1 else ''} not triggered for this patient: see --format markdown or json)"
+            )
         body += [f"⇄ {k.topic}: {' vs '.join(k.positions)}" for k in t.conflicts]
         body.append(f"Basis: {sources_line(t.basis.sources)}")
         tt.add_row(
@@ -56,19 +82,29 @@ def print_assessment(a: Assessment, console: Console) -> None:
             t.name,
             Text(t.stance.value, style=STANCE_STYLE[t.stance.value]),
             t.line or "–",
-            (t.evidence_level.value if t.evidence_level else "–") + ("" if t.evidence.shown_from == "derived" else "*"),
+            (t.evidence_level.value if t.evidence_level else "–")
+            + ("" if t.evidence.shown_from == "derived" else "*"),
             "\n".join(body),
         )
     console.print(tt)
     console.print(Text("* level stated by a source; no verified study recorded to derive it", style="dim"))
     if a.input_issues:
-        console.print("[bold]Input not used:[/bold] " + "; ".join(f"{i.location}: {i.message}" for i in a.input_issues))
+        console.print(
+            "[bold]Input not used:[/bold] " + "; ".join(f"{i.location}: {i.message}" for i in a.input_issues)
+        )
     k = a.knowledge
-    console.print(Text(f"Knowledge pack {k.version} (hash {k.content_hash[:12]}), last reviewed {k.last_reviewed}", style="dim"))
+    console.print(
+        Text(
+            f"Knowledge pack {k.version} (hash {k.content_hash[:12]}), last reviewed {k.last_reviewed}",
+            style="dim",
+        )
+    )
 
 
 def print_ladder(pack: KnowledgePack, console: Console, setting: str | None = None) -> None:
-    table = Table(title=f"Evidence ladder{' — ' + pack.settings[setting].name if setting else ''}", expand=True)
+    table = Table(
+        title=f"Evidence ladder{' — ' + pack.settings[setting].name if setting else ''}", expand=True
+    )
     for col in ("Therapy", "Lines stated", "Derived", "Stated by sources", "Studies", "Conflicts"):
         table.add_column(col)
     for t in ladder(pack, setting):

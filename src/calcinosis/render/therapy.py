@@ -12,7 +12,13 @@ from calcinosis.render.markdown import sources_line
 def therapy_markdown(pack: KnowledgePack, therapy_id: str) -> str:
     t = pack.therapies[therapy_id]
     ev = evidence_of(t, pack)
-    out = [f"# {t.name} (`{t.id}`)", "", t.summary, f"_Source: {sources_line(cite_all(pack, t.summary_sources))}_", ""]
+    out = [
+        f"# {t.name} (`{t.id}`)",
+        "",
+        t.summary,
+        f"_Source: {sources_line(cite_all(pack, t.summary_sources))}_",
+        "",
+    ]
     out += [f"**Mechanism:** {t.mechanism} _({sources_line(cite_all(pack, t.mechanism_sources))})_", ""]
     derived = ev.derived.value if ev.derived else "not derivable from recorded studies"
     out += [f"**Derived evidence level:** {derived} — rule: {LEVEL_RULE}", ""]
@@ -24,9 +30,17 @@ def therapy_markdown(pack: KnowledgePack, therapy_id: str) -> str:
         out.append("**Lines stated by sources:**")
         for ln in t.lines:
             setting = f" in {ln.setting}" if ln.setting else ""
-            out.append(f"- {ln.line.value}{setting} — {pack.sources[ln.source.source].short}" + (f" ({ln.note})" if ln.note else ""))
+            out.append(
+                f"- {ln.line.value}{setting} — {pack.sources[ln.source.source].short}"
+                + (f" ({ln.note})" if ln.note else "")
+            )
         out.append("")
-    out += ["## Studies", "", "| Study | Design | Blinding | N | Supports | Population | Outcome | Source |", "|---|---|---|---|---|---|---|---|"]
+    out += [
+        "## Studies",
+        "",
+        "| Study | Design | Blinding | N | Supports | Population | Outcome | Source |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for s in t.studies:
         lvl = derive_study_level(s)
         flag = "" if s.verified else " (unverified)"
@@ -36,13 +50,18 @@ def therapy_markdown(pack: KnowledgePack, therapy_id: str) -> str:
         )
     if t.settings:
         out += ["", "## Settings", ""]
-        out += [f"- {pack.settings[f.setting].name}: {f.fit.value}" + (f" — {f.note}" if f.note else "") for f in t.settings]
+        out += [
+            f"- {pack.settings[f.setting].name}: {f.fit.value}" + (f" — {f.note}" if f.note else "")
+            for f in t.settings
+        ]
     if t.cautions:
         out += ["", "## Cautions", ""]
         for c in t.cautions:
             when = f" (when: {', '.join(c.when)})" if c.when else ""
             flag = "" if c.verified else " (unverified)"
-            out.append(f"- **{c.severity.value}**{when}: {c.text}{flag} _({sources_line(cite_all(pack, c.sources))})_")
+            out.append(
+                f"- **{c.severity.value}**{when}: {c.text}{flag} _({sources_line(cite_all(pack, c.sources))})_"
+            )
     if t.doses_reported:
         out += ["", "## Doses reported in sources (verify before use)", ""]
         out += [f"- {d.text} _({sources_line(cite_all(pack, d.sources))})_" for d in t.doses_reported]
