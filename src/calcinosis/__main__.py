@@ -1,3 +1,4 @@
 from calcinosis.cli import main
 
-main()
+if __name__ == "__main__":  # guarded: worker processes (spawn) re-import this module
+    main()
