@@ -22,7 +22,9 @@ class FhirState:
     delay_s: float = 0.0
     fail_status: int | None = None
     jwks: dict[str, Any] | None = None
-    requests: list[tuple[str, str | None, float]] = field(default_factory=list)
+    requests: list[tuple[str, str | None]] = field(default_factory=list)
+    in_flight: int = 0
+    max_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -41,7 +43,16 @@ def _handler(state: FhirState) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             with state.lock:
-                state.requests.append((self.path, self.headers.get("Authorization"), time.monotonic()))
+                state.requests.append((self.path, self.headers.get("Authorization")))
+                state.in_flight += 1
+                state.max_in_flight = max(state.max_in_flight, state.in_flight)
+            try:
+                self._get()
+            finally:
+                with state.lock:
+                    state.in_flight -= 1
+
+        def _get(self) -> None:
             parts = urlsplit(self.path)
             if parts.path == "/jwks.json" and state.jwks is not None:
                 self._send(200, state.jwks)

@@ -93,7 +93,7 @@ def evaluate(
     drafts = orders.draft_resources(request.context["draftOrders"])
     base, _, _ = _assess(orders.without_drafts(data.resources, drafts), today, deps.pack)
     with_, h, _ = _assess([*orders.without_drafts(data.resources, drafts), *drafts], today, deps.pack)
-    return Outcome(orders.order_cards(base, with_, drafts, cs), h, True)
+    return Outcome(orders.order_cards(base, with_, drafts, cs, deps.pack), h, True)
 
 
 def check_context(spec: ServiceSpec, request: HookRequest) -> PatientContext:
