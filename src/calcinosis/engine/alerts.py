@@ -17,7 +17,11 @@ def fire_alerts(
 ) -> tuple[tuple[Alert, ...], dict[str, tuple[Stance, str]]]:
     alerts: list[Alert] = []
     lowered: dict[str, tuple[Stance, str]] = {}
-    for alert in pack.alerts:
+    fired = [a for a in pack.alerts if all(evaluate(name, view).holds for name in a.trigger)]
+    fired_ids = {a.id for a in fired}
+    for alert in fired:
+        if fired_ids & set(alert.superseded_by):
+            continue
         facts: list[Fact] = []
         holds = True
         for name in alert.trigger:

@@ -220,6 +220,9 @@ def _cross_check(pack: KnowledgePack) -> None:
         walk("alerts.yaml", alert.id, alert)
         for p in alert.trigger:
             known("alerts.yaml", f"{alert.id}.trigger", p, pack.predicates, "predicate")
+        ids = {a.id for a in pack.alerts}
+        for other in alert.superseded_by:
+            known("alerts.yaml", f"{alert.id}.superseded_by", other, ids, "alert")
         for t in (*alert.therapies, *alert.against):
             known("alerts.yaml", f"{alert.id}.therapies", t, pack.therapies, "therapy")
     for conflict in pack.conflicts:

@@ -301,7 +301,8 @@ class ContextAlert(Strict):
     """A combination/context alert (dossier §4.1, §5.7) about this patient's current state.
 
     ``therapies`` are the options it concerns (shown with it); ``against`` are those whose stance it lowers
-    (critical: avoid; warning: use with caution)."""
+    (critical: avoid; warning: use with caution). An alert is not shown when one of ``superseded_by`` fires,
+    because that alert says the same and more."""
 
     id: Slug
     trigger: tuple[Slug, ...] = Field(min_length=1)
@@ -309,6 +310,7 @@ class ContextAlert(Strict):
     text: str
     therapies: tuple[Slug, ...] = ()
     against: tuple[Slug, ...] = ()
+    superseded_by: tuple[Slug, ...] = ()
     verified: bool = True
     sources: Sourced
 
