@@ -9,8 +9,19 @@ from calcinosis.engine.results import Basis, Citation
 from calcinosis.pack.knowledge import KnowledgePack
 from calcinosis.pack.models import SourceRef
 
+_CITES: dict[tuple[str, str, str | None, str | None], Citation] = {}
+
 
 def cite(pack: KnowledgePack, ref: SourceRef) -> Citation:
+    """The citation for one provenance record (built once per pack and reference)."""
+    key = (pack.content_hash, ref.source, ref.section, ref.note)
+    found = _CITES.get(key)
+    if found is None:
+        found = _CITES[key] = _make_citation(pack, ref)
+    return found
+
+
+def _make_citation(pack: KnowledgePack, ref: SourceRef) -> Citation:
     src = pack.sources[ref.source]
     section = None
     if ref.section is not None:

@@ -60,6 +60,7 @@ class FactView:
     lesions: list[LesionFacts] = field(default_factory=list)
     issues: list[InputIssue] = field(default_factory=list)
     facts: dict[str, Fact] = field(default_factory=dict)
+    memo: dict[str, object] = field(default_factory=dict)
 
     def add(self, fact: Fact) -> Fact:
         self.facts[fact.id] = fact

@@ -373,4 +373,10 @@ for _name, _meds in (
 
 
 def evaluate(name: str, view: FactView) -> Finding:
-    return PREDICATES[name](view)
+    """Evaluate a predicate once per view; later calls reuse the finding."""
+    cached = view.memo.get(name)
+    if cached is None:
+        cached = PREDICATES[name](view)
+        view.memo[name] = cached
+    assert isinstance(cached, Finding)  # noqa: S101 - the memo only holds findings
+    return cached

@@ -33,6 +33,7 @@ from calcinosis.pack.models import (
 )
 
 M = TypeVar("M", bound=BaseModel)
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 PACK_FILES = (
     "pack.yaml",
@@ -57,7 +58,7 @@ def _read_yaml(path: Path, rel: str) -> Any:
     except FileNotFoundError as exc:
         raise PackError(f"{rel}: file is missing") from exc
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader (libyaml's when available)
     except yaml.YAMLError as exc:
         raise PackError(f"{rel}: not valid YAML: {exc}") from exc
 
