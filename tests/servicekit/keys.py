@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import time
 import uuid
 from dataclasses import dataclass
@@ -47,6 +49,7 @@ class SigningKey:
         iat: int | None = None,
         jti: str | None = None,
         headers: dict[str, Any] | None = None,
+        drop: tuple[str, ...] = (),
         **claims: Any,
     ) -> str:
         now = int(time.time()) if iat is None else iat
@@ -58,6 +61,8 @@ class SigningKey:
             "jti": jti or str(uuid.uuid4()),
             **claims,
         }
+        for claim in drop:
+            payload.pop(claim, None)
         head = {"kid": self.kid, "typ": "JWT", **(headers or {})}
         return jwt.encode(payload, self.private, algorithm=self.alg, headers=head)
 
@@ -79,10 +84,14 @@ def unsigned_token(iss: str, aud: str, kid: str) -> str:
 
 
 def hs256_token(iss: str, aud: str, kid: str, secret: bytes) -> str:
-    """Symmetric (HMAC) signing, e.g. with the public key as the secret: the classic confusion attack."""
+    """Symmetric (HMAC) signing with the public key as the secret: the classic algorithm confusion attack
+    (made by hand, since PyJWT itself refuses to sign with a PEM key)."""
     now = int(time.time())
+    head = {"alg": "HS256", "typ": "JWT", "kid": kid}
     body = {"iss": iss, "aud": aud, "iat": now, "exp": now + 300, "jti": str(uuid.uuid4())}
-    return jwt.encode(body, secret, algorithm="HS256", headers={"kid": kid, "typ": "JWT"})
+    signing_input = f"{_b64(orjson.dumps(head))}.{_b64(orjson.dumps(body))}"
+    mac = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64(mac)}"
 
 
 def forged(token: str) -> str:
