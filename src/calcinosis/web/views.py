@@ -1,0 +1,206 @@
+"""Clinician pages: ``router`` is mounted by :func:`calcinosis.api.create_app`.
+
+Pages: ``/`` (assess: form, upload, demo patients), result pages (``POST /assess/form``,
+``POST /assess/upload``, ``GET /assess/demo/{id}``), ``POST /plan.pdf``, ``/evidence`` (the ladder, per
+setting at ``/evidence/settings/{id}``, per therapy at ``/evidence/therapies/{id}``), ``/about`` and
+``/static/{name}``. Errors on a page are shown as a page (never a traceback).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from importlib import resources
+from typing import Annotated, Any
+
+import anyio
+import orjson
+from fastapi import APIRouter, Path, Request
+from starlette.datastructures import UploadFile
+from starlette.responses import HTMLResponse, Response
+
+from calcinosis.api.deps import AppState, StateDep
+from calcinosis.engine.results import Assessment
+from calcinosis.errors import InputError, NotFoundError
+from calcinosis.web import choices
+from calcinosis.web.demo import find_demo, load_demo_patients
+from calcinosis.web.evidence import ladder_rows, therapy_page
+from calcinosis.web.form import FormState, blank_state, read_form
+from calcinosis.web.pdf import plan_pdf
+from calcinosis.web.present import alerts_for, caution_groups, study_rows
+from calcinosis.web.render import SECURITY_HEADERS, page
+from calcinosis.web.service import assess_raw
+
+router = APIRouter(include_in_schema=False)
+
+Slug = Annotated[str, Path(max_length=100, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
+STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+MAX_FORM_FIELDS = 400
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _assess_page(
+    request: Request,
+    state: AppState,
+    form: FormState | None = None,
+    *,
+    upload_error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    context = {
+        "form": form or blank_state(),
+        "choices": choices,
+        "demos": load_demo_patients() if state.settings.demo else (),
+        "upload_error": upload_error,
+        "title": "Assess a patient",
+    }
+    return page(request, "assess.html", context, status=status, private=True)
+
+
+def _result_page(
+    request: Request, assessment: Assessment, raw: bytes, origin: str, *, native: bool
+) -> HTMLResponse:
+    state: AppState = request.app.state.calcinosis
+    context = {
+        "a": assessment,
+        "facts": {f.id: f for f in assessment.facts_used},
+        "raw": raw.decode("utf-8", errors="replace"),
+        "native": native,
+        "origin": origin,
+        "generated": _now(),
+        "caution_groups": caution_groups,
+        "alerts_for": alerts_for,
+        "studies_of": lambda tid: study_rows(state.pack, tid) if tid in state.pack.therapies else (),
+        "title": "Assessment",
+    }
+    return page(request, "result.html", context, private=True)
+
+
+def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    return page(
+        request, "error.html", {"status": status, "message": message, "title": "Not found"}, status=status
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+async def assess_form(request: Request, state: StateDep) -> HTMLResponse:
+    return _assess_page(request, state)
+
+
+def _multi(form: Any) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            out.setdefault(key, []).append(value)
+    return out
+
+
+@router.post("/assess/form", response_class=HTMLResponse)
+async def assess_from_form(request: Request, state: StateDep) -> HTMLResponse:
+    async with request.form(max_files=0, max_fields=MAX_FORM_FIELDS) as form:
+        fields = _multi(form)
+    case, form_state = read_form(fields)
+    if form_state.errors:
+        return _assess_page(request, state, form_state, status=422)
+    raw = orjson.dumps(case, option=orjson.OPT_INDENT_2)
+    try:
+        assessment = await assess_raw(raw, state)
+    except InputError as exc:
+        form_state.errors["form"] = str(exc)
+        return _assess_page(request, state, form_state, status=422)
+    return _result_page(request, assessment, raw, "the form", native=True)
+
+
+@router.post("/assess/upload", response_class=HTMLResponse)
+async def assess_upload(request: Request, state: StateDep) -> HTMLResponse:
+    async with request.form(max_files=1, max_fields=10) as form:
+        upload = form.get("file")
+        raw = await upload.read() if isinstance(upload, UploadFile) else b""
+        name = upload.filename if isinstance(upload, UploadFile) else None
+    if not raw.strip():
+        return _assess_page(request, state, upload_error="Choose a JSON file to upload.", status=422)
+    try:
+        assessment = await assess_raw(raw, state)
+    except InputError as exc:
+        return _assess_page(request, state, upload_error=f"{name or 'file'}: {exc}", status=422)
+    native = b'"resourceType"' not in raw
+    return _result_page(request, assessment, raw, f"the uploaded file {name or ''}".strip(), native=native)
+
+
+@router.get("/assess/demo/{case_id}", response_class=HTMLResponse)
+async def assess_demo(case_id: Slug, request: Request, state: StateDep) -> HTMLResponse:
+    if not state.settings.demo:
+        return _error_page(request, 404, "Demo patients are served only with `calcinosis serve --demo`.")
+    try:
+        demo = find_demo(case_id)
+    except NotFoundError as exc:
+        return _error_page(request, 404, str(exc))
+    assessment = await assess_raw(demo.raw, state)
+    return _result_page(request, assessment, demo.raw, f"demo patient {demo.id}", native=True)
+
+
+@router.post("/plan.pdf")
+async def plan_download(request: Request, state: StateDep) -> Response:
+    async with request.form(max_files=0, max_fields=10) as form:
+        value = form.get("input")
+        raw = value.encode("utf-8") if isinstance(value, str) else b""
+    if not raw.strip():
+        return _error_page(request, 400, "No patient input was sent for the plan.")
+    try:
+        assessment = await assess_raw(raw, state, service="web-plan-pdf")
+    except InputError as exc:
+        return _error_page(request, 422, str(exc))
+    body = await anyio.to_thread.run_sync(plan_pdf, assessment, state.pack, dt.datetime.now(dt.UTC))
+    name = f"calcinosis-plan-{assessment.patient_id or 'patient'}.pdf".replace('"', "")
+    headers = {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Response(body, media_type="application/pdf", headers=headers)
+
+
+@router.get("/evidence", response_class=HTMLResponse)
+async def evidence_ladder(request: Request, state: StateDep) -> HTMLResponse:
+    context = {"rows": ladder_rows(state.pack), "setting": None, "title": "Evidence ladder"}
+    return page(request, "evidence.html", context)
+
+
+@router.get("/evidence/settings/{setting_id}", response_class=HTMLResponse)
+async def evidence_setting(setting_id: Slug, request: Request, state: StateDep) -> HTMLResponse:
+    try:
+        rows = ladder_rows(state.pack, setting_id)
+    except NotFoundError as exc:
+        return _error_page(request, 404, str(exc))
+    setting = state.pack.settings[setting_id]
+    return page(request, "evidence.html", {"rows": rows, "setting": setting, "title": setting.name})
+
+
+@router.get("/evidence/therapies/{therapy_id}", response_class=HTMLResponse)
+async def evidence_therapy(therapy_id: Slug, request: Request, state: StateDep) -> HTMLResponse:
+    try:
+        view = therapy_page(state.pack, therapy_id)
+    except NotFoundError as exc:
+        return _error_page(request, 404, str(exc))
+    return page(request, "therapy.html", {"t": view, "title": view.therapy.name})
+
+
+@router.get("/about", response_class=HTMLResponse)
+async def about(request: Request, state: StateDep) -> HTMLResponse:
+    sources = sorted(state.pack.sources.values(), key=lambda s: s.short.lower())
+    return page(request, "about.html", {"sources": sources, "title": "About"})
+
+
+@router.get("/static/{name}")
+async def static(name: Annotated[str, Path(max_length=60, pattern=r"^[a-z0-9-]+\.(css|js)$")]) -> Response:
+    path = resources.files("calcinosis.web") / "static" / name
+    if not path.is_file():
+        raise NotFoundError(f"no static file '{name}'")
+    suffix = name[name.rindex(".") :]
+    headers = {
+        "Cache-Control": "no-cache",
+        "X-Content-Type-Options": SECURITY_HEADERS["X-Content-Type-Options"],
+    }
+    return Response(path.read_bytes(), media_type=STATIC_TYPES[suffix], headers=headers)
