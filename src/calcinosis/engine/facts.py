@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from calcinosis.pack.knowledge import KnowledgePack
 from calcinosis.patient.models import Case, InputIssue, Lab
 from calcinosis.patient.terms import load_lab_vocabulary, load_lesion_vocabulary
-from calcinosis.patient.vocabulary import load_vocabulary
+from calcinosis.patient.vocabulary import ConceptKind, load_vocabulary
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,10 @@ def _demographics(case: Case, view: FactView) -> None:
         )
 
 
-def _concepts(given: str | None, text: str | None, kind: str, where: str, view: FactView) -> set[str]:
+def _concepts(
+    given: str | None, text: str | None, kind: ConceptKind | None, where: str, view: FactView
+) -> set[str]:
+    """Concept ids (with implied ones) named by an explicit concept id or found in the text."""
     vocab = load_vocabulary()
     found: set[str] = set()
     if given:
@@ -140,7 +143,7 @@ def _concepts(given: str | None, text: str | None, kind: str, where: str, view: 
         else:
             found.add(given)
     if text and not found:
-        found = vocab.find(text, kind)  # type: ignore[arg-type]
+        found = vocab.find(text, kind)
     if not found:
         view.issues.append(
             InputIssue(
@@ -148,6 +151,20 @@ def _concepts(given: str | None, text: str | None, kind: str, where: str, view: 
             )
         )
     return vocab.expand(found)
+
+
+def _route(concepts: set[str], fact: Fact, view: FactView) -> None:
+    """File concepts found in condition or history text under conditions or events, by their kind.
+
+    Medication names found there (e.g. "warfarin-induced") are history, not current use, and are not filed.
+    """
+    vocab = load_vocabulary()
+    for c in concepts:
+        kind = vocab.kind_of(c)
+        if kind == "condition":
+            view.conditions.setdefault(c, []).append(fact)
+        elif kind == "event":
+            view.events.setdefault(c, []).append(fact)
 
 
 def _conditions(case: Case, view: FactView) -> None:
@@ -169,10 +186,10 @@ def _conditions(case: Case, view: FactView) -> None:
         fact = view.add(
             Fact(cond.id or f"condition-{i}", "condition", label, None, cond.onset or cond.recorded)
         )
-        concepts = _concepts(cond.concept, cond.text, "condition", where, view)
-        for c in concepts:
-            view.conditions.setdefault(c, []).append(fact)
-            if cond.disease_active:
+        concepts = _concepts(cond.concept, cond.text, None, where, view)
+        _route(concepts, fact, view)
+        if cond.disease_active:
+            for c in concepts:
                 view.active_disease[c] = fact
         if "pregnancy" in concepts and view.pregnant is None:
             view.pregnant = True
@@ -195,11 +212,7 @@ def _events(case: Case, view: FactView) -> None:
         text = " ".join(t for t in (ev.text, ev.result) if t)
         label = ev.text or ev.concept or "event"
         fact = view.add(Fact(ev.id or f"history-{i}", "history", label, ev.result, ev.date))
-        concepts = _concepts(ev.concept, text or None, "event", where, view)
-        if ev.result:
-            concepts |= load_vocabulary().expand(load_vocabulary().find(ev.result, "event"))
-        for c in concepts:
-            view.events.setdefault(c, []).append(fact)
+        _route(_concepts(ev.concept, text or None, None, where, view), fact, view)
 
 
 def _labs(case: Case, view: FactView, pack: KnowledgePack) -> None:

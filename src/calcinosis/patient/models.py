@@ -10,7 +10,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 
 class Edge(BaseModel):
@@ -71,11 +71,18 @@ class Lesion(Edge):
     description: str | None = None
     onset: dt.date | None = None
 
+    @field_validator("features", mode="before")
+    @classmethod
+    def _split(cls, v: object) -> object:
+        if isinstance(v, str):
+            return [part.strip() for part in v.replace(";", ",").split(",") if part.strip()]
+        return v
+
 
 class Medication(Edge):
     id: str | None = None
     concept: str | None = None
-    name: str | None = None
+    name: str | None = Field(default=None, validation_alias=AliasChoices("name", "text"))
     codes: tuple[Coding, ...] = ()
     status: Literal["active", "completed", "stopped", "on-hold", "planned", "draft", "unknown"] = "active"
     route: str | None = None
@@ -95,14 +102,25 @@ class Event(Edge):
     result: str | None = None
 
 
+def _as_objects(value: object, key: str) -> object:
+    """Accept a bare string (or a list of strings) where an object (or a list of objects) is expected."""
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list):
+        return [{key: v} if isinstance(v, str) else v for v in value]
+    return value
+
+
 class Case(Edge):
     """The native case JSON (documented in docs/case-format.md)."""
 
     id: str | None = None
-    age_years: Annotated[float, Field(ge=0, le=130)] | None = None
+    age_years: Annotated[float, Field(ge=0, le=130)] | None = Field(
+        default=None, validation_alias=AliasChoices("age_years", "age")
+    )
     birth_date: dt.date | None = None
     as_of: dt.date | None = None
-    sex: Sex = Sex.UNKNOWN
+    sex: Sex = Field(default=Sex.UNKNOWN, validation_alias=AliasChoices("sex", "gender"))
     pregnant: bool | None = None
     conditions: tuple[Condition, ...] = ()
     labs: tuple[Lab, ...] = ()
@@ -111,12 +129,30 @@ class Case(Edge):
     history: tuple[Event, ...] = ()
     notes: str | None = None
 
+    @field_validator("conditions", "medications", "history", mode="before")
+    @classmethod
+    def _texts(cls, v: object) -> object:
+        return _as_objects(v, "text")
+
+    @field_validator("lesions", mode="before")
+    @classmethod
+    def _lesion_texts(cls, v: object) -> object:
+        return _as_objects(v, "description")
+
     @field_validator("sex", mode="before")
     @classmethod
     def _sex(cls, v: object) -> object:
         if isinstance(v, str):
             low = v.strip().lower()
-            return {"f": "female", "m": "male", "woman": "female", "man": "male"}.get(low, low)
+            aliases = {
+                "f": "female",
+                "m": "male",
+                "woman": "female",
+                "man": "male",
+                "girl": "female",
+                "boy": "male",
+            }
+            return aliases.get(low, low)
         return v
 
 

@@ -9,6 +9,8 @@ from importlib import resources
 import yaml
 from pydantic import BaseModel, ConfigDict
 
+from calcinosis.patient.negation import is_negated
+
 
 class LabTerm(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -58,7 +60,17 @@ class LesionVocabulary:
 
     @staticmethod
     def _find(patterns: list[tuple[re.Pattern[str], str]], text: str) -> set[str]:
-        return {k for p, k in patterns if p.search(text)}
+        """Terms asserted in the text (longest first; a negated mention does not count)."""
+        found: set[str] = set()
+        remaining = text
+        for pattern, key in patterns:
+            matches = list(pattern.finditer(remaining))
+            if not matches:
+                continue
+            if any(not is_negated(remaining, m.start()) for m in matches):
+                found.add(key)
+            remaining = pattern.sub(lambda m: " " * len(m.group(0)), remaining)
+        return found
 
     def features_in(self, text: str) -> set[str]:
         return self._find(self.features, text)

@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from calcinosis.errors import PackError
+from calcinosis.patient.negation import is_negated
 
 ConceptKind = Literal["condition", "event", "medication"]
 
@@ -65,9 +66,12 @@ class Vocabulary:
             (p for k in kinds for p in self._by_kind.get(k, [])), key=lambda e: -len(e[0].pattern)
         )
         for pattern, cid in patterns:
-            if pattern.search(remaining):
+            matches = list(pattern.finditer(remaining))
+            if not matches:
+                continue
+            if any(not is_negated(remaining, m.start()) for m in matches):
                 found.add(cid)
-                remaining = pattern.sub(" ", remaining)
+            remaining = pattern.sub(lambda m: " " * len(m.group(0)), remaining)
         return found
 
     def kind_of(self, concept_id: str) -> ConceptKind | None:
