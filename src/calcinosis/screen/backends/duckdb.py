@@ -1,0 +1,269 @@
+"""The default engine: embedded DuckDB, no set-up, bounded memory (spills to a work folder).
+
+Two passes over the files, each with an explicit schema:
+
+1. the selector files (Condition, Procedure, MedicationRequest, MedicationStatement) are read as typed
+   columns (subject, codings, text) and matched against the selection tables: the picked patient ids;
+2. every file is read once as raw JSON objects; resourceType, subject and id are extracted, bad lines are
+   marked with their reason, and only picked patients' lines keep their text (a temp table that DuckDB
+   spills to disk past ``memory_limit``).
+
+Groups are then streamed in patient order (a sort that spills), ``fetchmany`` at a time. Lines that are
+not JSON lose their text in pass 2, so for the few files that have any, a line reader recovers it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from calcinosis.errors import InputError
+from calcinosis.screen.backends.base import (
+    TYPE_RANK,
+    BackendSettings,
+    PatientGroup,
+    ScanCounts,
+    ScreenBackend,
+)
+from calcinosis.screen.ndjson import PATIENT_REFERENCE_PATTERN, RESOURCE_TYPES, SELECTOR_TYPES, ExportFiles
+from calcinosis.screen.quarantine import BadLine, BadLineReason, describe
+from calcinosis.screen.selection import Selection
+
+FETCH_ROWS = 2048
+_CODEABLE = "STRUCT(coding STRUCT(system VARCHAR, code VARCHAR, display VARCHAR)[], text VARCHAR)"
+SELECTOR_COLUMNS = (
+    "{'resourceType': 'VARCHAR', 'subject': 'STRUCT(reference VARCHAR)', "
+    f"'code': '{_CODEABLE}', 'medicationCodeableConcept': '{_CODEABLE}'}}"
+)
+
+
+def sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sql_list(paths: tuple[Path, ...]) -> str:
+    return "[" + ", ".join(sql_text(str(p)) for p in paths) + "]"
+
+
+def _in_list(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(sql_text(v) for v in values) + ")"
+
+
+class DuckDBBackend(ScreenBackend):
+    name = "duckdb"
+
+    def __init__(self, settings: BackendSettings) -> None:
+        super().__init__(settings)
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._not_json_files: list[tuple[str, int]] = []
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            raise RuntimeError("DuckDBBackend used outside its context")
+        return self._con
+
+    def open(self) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="calcinosis-screen-", dir=self.settings.work_dir)
+        con = duckdb.connect(":memory:")
+        con.execute(f"SET threads = {int(self.settings.threads)}")
+        con.execute(f"SET memory_limit = '{int(self.settings.memory_mb)}MB'")
+        con.execute(f"SET temp_directory = {sql_text(str(Path(self._tmp.name) / 'spill'))}")
+        con.execute("SET preserve_insertion_order = false")
+        self._con = con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    # ------------------------------------------------------------------ selection tables
+    def _load_selection(self, selection: Selection) -> None:
+        con = self.con
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE sel_systems (uri VARCHAR, set_id VARCHAR, hierarchical BOOLEAN)"
+        )
+        con.execute("CREATE OR REPLACE TEMP TABLE sel_keys (set_id VARCHAR, key VARCHAR)")
+        con.execute("CREATE OR REPLACE TEMP TABLE sel_families (set_id VARCHAR, prefix VARCHAR)")
+        if selection.systems:
+            con.executemany("INSERT INTO sel_systems VALUES (?, ?, ?)", [list(s) for s in selection.systems])
+        if selection.keys:
+            con.executemany("INSERT INTO sel_keys VALUES (?, ?)", [list(k) for k in selection.keys])
+        if selection.families:
+            con.executemany("INSERT INTO sel_families VALUES (?, ?)", [list(f) for f in selection.families])
+
+    def _pick(self, files: tuple[Path, ...], selection: Selection) -> None:
+        text_test = (
+            f"regexp_matches(txt, {sql_text(selection.text_pattern)})" if selection.text_pattern else "false"
+        )
+        self.con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE picked AS
+            WITH src AS (
+                SELECT nullif(regexp_extract(subject.reference, {sql_text(PATIENT_REFERENCE_PATTERN)}, 1), '')
+                           AS pid,
+                       list_concat(coalesce(code.coding, []), coalesce(medicationCodeableConcept.coding, []))
+                           AS codings,
+                       code.text AS code_text,
+                       medicationCodeableConcept.text AS med_text
+                FROM read_ndjson({sql_list(files)}, columns = {SELECTOR_COLUMNS}, ignore_errors = true)
+                WHERE resourceType IN {_in_list(SELECTOR_TYPES)}
+            ),
+            coded AS (
+                SELECT pid, s.set_id,
+                       CASE WHEN s.hierarchical THEN replace(upper(trim(c.code)), '.', '')
+                            ELSE upper(trim(c.code)) END AS key
+                FROM (SELECT pid, unnest(codings) AS c FROM src WHERE pid IS NOT NULL)
+                JOIN sel_systems s ON trim(c.system) = s.uri
+                WHERE c.code IS NOT NULL
+            ),
+            texts AS (
+                SELECT pid, concat_ws(' | ', code_text, med_text,
+                                      array_to_string(list_transform(codings, lambda c: c.display), ' | '))
+                           AS txt
+                FROM src WHERE pid IS NOT NULL
+            )
+            SELECT pid FROM coded JOIN sel_keys USING (set_id, key)
+            UNION
+            SELECT pid FROM coded f JOIN sel_families USING (set_id)
+                WHERE starts_with(f.key, prefix) AND f.key <> prefix
+            UNION
+            SELECT pid FROM texts WHERE {text_test}
+            """  # noqa: S608 - built from constants and quoted paths (sql_text)
+        )
+
+    # ------------------------------------------------------------------ pass 2
+    def _read_lines(self, files: tuple[Path, ...]) -> None:
+        known = _in_list(RESOURCE_TYPES)
+        self.con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE lines AS
+            WITH raw AS (
+                SELECT filename, json,
+                       json_extract_string(json, ['$.resourceType', '$.subject.reference', '$.id']) AS x
+                FROM read_json_objects({sql_list(files)}, format = 'newline_delimited',
+                                       ignore_errors = true, filename = true)
+            ),
+            typed AS (
+                SELECT filename, json, x[1] AS rtype, x[3] AS id,
+                       CASE WHEN x[1] = 'Patient' THEN nullif(x[3], '')
+                            ELSE nullif(regexp_extract(x[2], {sql_text(PATIENT_REFERENCE_PATTERN)}, 1), '')
+                       END AS pid
+                FROM raw
+            ),
+            marked AS (
+                SELECT filename, json, rtype, id, pid,
+                       CASE WHEN json IS NULL THEN '{BadLineReason.NOT_JSON.value}'
+                            WHEN rtype IS NULL OR rtype NOT IN {known}
+                                THEN '{BadLineReason.UNKNOWN_RESOURCE_TYPE.value}'
+                            WHEN pid IS NULL THEN '{BadLineReason.MISSING_SUBJECT.value}'
+                       END AS reason
+                FROM typed
+            )
+            SELECT filename, rtype, reason,
+                   CASE WHEN keep THEN pid END AS pid,
+                   CASE WHEN keep THEN id END AS id,
+                   CASE WHEN keep OR reason IS NOT NULL THEN json END AS json
+            FROM (SELECT *, reason IS NULL AND pid IN (SELECT pid FROM picked) AS keep FROM marked)
+            """  # noqa: S608 - built from constants and quoted paths (sql_text)
+        )
+
+    def scan(self, export: ExportFiles, selection: Selection) -> ScanCounts:
+        try:
+            return self._scan(export, selection)
+        except duckdb.OutOfMemoryException as exc:
+            raise InputError(
+                f"DuckDB ran out of memory within {self.settings.memory_mb} MiB: raise --memory-mb or lower --threads"
+            ) from exc
+        except duckdb.Error as exc:
+            raise InputError(f"DuckDB could not read the export: {str(exc).splitlines()[0]}") from exc
+
+    def _scan(self, export: ExportFiles, selection: Selection) -> ScanCounts:
+        files = export.all_files
+        if not files:
+            raise InputError(f"{export.root}: no NDJSON files to read")
+        self._load_selection(selection)
+        selector_files = export.files_of(SELECTOR_TYPES)
+        if selector_files:
+            self._pick(selector_files, selection)
+        else:
+            self.con.execute("CREATE OR REPLACE TEMP TABLE picked (pid VARCHAR)")
+        self._read_lines(files)
+        con = self.con
+        by_type = dict(
+            con.execute(
+                "SELECT rtype, count(*) FROM lines WHERE reason IS NULL GROUP BY rtype ORDER BY rtype"
+            ).fetchall()
+        )
+        (selected, kept) = con.execute(
+            "SELECT count(DISTINCT pid), count(*) FROM lines WHERE pid IS NOT NULL"
+        ).fetchall()[0]
+        self._not_json_files = [
+            (str(f), int(n))
+            for f, n in con.execute(
+                f"SELECT filename, count(*) FROM lines WHERE reason = '{BadLineReason.NOT_JSON.value}' "  # noqa: S608
+                "GROUP BY filename ORDER BY filename"
+            ).fetchall()
+        ]
+        return ScanCounts(
+            resources_by_type={str(k): int(v) for k, v in by_type.items()},
+            patients_in_export=int(by_type.get("Patient", 0)),
+            patients_selected=int(selected),
+            resources_selected=int(kept),
+        )
+
+    # ------------------------------------------------------------------ results
+    def bad_lines(self) -> Iterator[BadLine]:
+        cur = self.con.execute(
+            f"SELECT filename, reason, rtype, json FROM lines WHERE reason IS NOT NULL "  # noqa: S608
+            f"AND reason <> '{BadLineReason.NOT_JSON.value}' ORDER BY filename, reason, json"
+        )
+        while rows := cur.fetchmany(FETCH_ROWS):
+            for filename, reason, rtype, text in rows:
+                why = BadLineReason(reason)
+                yield BadLine(Path(filename).name, why, text, describe(why, rtype))
+        for filename, expected in self._not_json_files:
+            yield from self._not_json_lines(filename, expected)
+
+    def _not_json_lines(self, filename: str, expected: int) -> Iterator[BadLine]:
+        """Recover the text of lines DuckDB's JSON reader could not parse, with a plain line reader."""
+        rows = self.con.execute(
+            f"""
+            SELECT line FROM read_csv({sql_text(filename)}, columns = {{'line': 'VARCHAR'}}, header = false,
+                                      delim = '\x01\x02', quote = '', escape = '', auto_detect = false,
+                                      strict_mode = false, null_padding = true)
+            WHERE line IS NOT NULL AND trim(line) <> '' AND NOT json_valid(line)
+            ORDER BY line
+            """  # noqa: S608 - built from constants and quoted paths (sql_text)
+        ).fetchall()
+        name = Path(filename).name
+        for (line,) in rows[:expected]:
+            yield BadLine(file=name, reason=BadLineReason.NOT_JSON, text=line)
+        for _ in range(expected - min(expected, len(rows))):
+            yield BadLine(
+                file=name, reason=BadLineReason.NOT_JSON, text=None, detail="line could not be read"
+            )
+
+    def groups(self) -> Iterator[PatientGroup]:
+        rank = "CASE rtype " + " ".join(f"WHEN '{t}' THEN {i}" for t, i in TYPE_RANK.items()) + " END"
+        cur = self.con.execute(
+            f"SELECT pid, json FROM lines WHERE pid IS NOT NULL ORDER BY pid, {rank}, id, json"  # noqa: S608
+        )
+        current: str | None = None
+        resources: list[bytes] = []
+        while rows := cur.fetchmany(FETCH_ROWS):
+            for pid, text in rows:
+                if pid != current:
+                    if current is not None:
+                        yield PatientGroup(current, tuple(resources))
+                    current, resources = pid, []
+                resources.append(text.encode())
+        if current is not None:
+            yield PatientGroup(current, tuple(resources))

@@ -1,0 +1,149 @@
+"""A population screen end to end: find files → engine selects and groups → FHIR reader → engine → outputs.
+
+The engine backend does everything that touches every line (reading, setting bad lines aside, picking
+patients, grouping their resources); Python only sees picked patients, one group at a time, and runs the
+same FHIR reader and assessment as ``calcinosis assess``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from calcinosis.errors import EXIT_OK, EXIT_QUARANTINED, InputError
+from calcinosis.pack import load_pack_cached
+from calcinosis.screen.backends import get_backend
+from calcinosis.screen.backends.base import BackendSettings, ScanCounts
+from calcinosis.screen.monitor import PeakMemory, progress_bar
+from calcinosis.screen.ndjson import find_export_files
+from calcinosis.screen.outputs import ResultWriter, Tally
+from calcinosis.screen.quarantine import BadLine, BadLineReason, QuarantineWriter
+from calcinosis.screen.report import RunFigures, render_report
+from calcinosis.screen.selection import load_selection
+from calcinosis.screen.workers import assess_groups
+
+# Below this many picked patients, starting worker processes costs more than it saves (unless asked).
+POOL_THRESHOLD = 200
+# Each engine thread reading NDJSON holds buffers of about this size (DuckDB: 2 x 16 MiB object limit).
+MEMORY_PER_THREAD_MB = 64
+
+
+@dataclass(frozen=True)
+class ScreenOptions:
+    export_dir: Path
+    out_dir: Path
+    engine: str = "duckdb"
+    spark_master: str = "local[*]"
+    as_of: dt.date | None = None
+    workers: int | None = None
+    threads: int | None = None
+    memory_mb: int = 384
+    progress: bool | None = None
+
+
+@dataclass
+class ScreenResult:
+    counts: ScanCounts
+    tally: Tally
+    quarantined: dict[str, int]
+    not_assessable: int
+    figures: RunFigures
+    out_dir: Path
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def set_aside(self) -> int:
+        return sum(self.quarantined.values())
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_QUARANTINED if self.set_aside else EXIT_OK
+
+
+def _prepare_out(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"{out_dir}: exists and is not a directory")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out_dir / "quarantine", ignore_errors=True)
+
+
+def run_screen(options: ScreenOptions) -> ScreenResult:
+    """Screen one export into ``options.out_dir``. Raises InputError for an unusable export or option."""
+    started = time.perf_counter()
+    backend_class = get_backend(options.engine)
+    export = find_export_files(options.export_dir)
+    _prepare_out(options.out_dir)
+    selection = load_selection()
+    pack = load_pack_cached()
+    cores = os.cpu_count() or 1
+    threads = options.threads or min(cores, 4)
+    if options.memory_mb < MEMORY_PER_THREAD_MB * threads:
+        raise InputError(
+            f"--memory-mb: at least {MEMORY_PER_THREAD_MB * threads} for {threads} engine thread(s) "
+            f"(the JSON reader needs about {MEMORY_PER_THREAD_MB} MiB per thread)"
+        )
+    with PeakMemory() as memory, tempfile.TemporaryDirectory(prefix=".work-", dir=options.out_dir) as work:
+        settings = BackendSettings(
+            threads=threads,
+            memory_mb=options.memory_mb,
+            work_dir=Path(work),
+            spark_master=options.spark_master,
+        )
+        with backend_class(settings) as backend, QuarantineWriter(options.out_dir) as quarantine:
+            counts = backend.scan(export, selection)
+            for bad in backend.bad_lines():
+                quarantine.add(bad)
+            scanned = time.perf_counter()
+            workers = options.workers or (cores if counts.patients_selected >= POOL_THRESHOLD else 1)
+            not_assessable = 0
+            with (
+                ResultWriter(options.out_dir, Path(work)) as writer,
+                progress_bar(counts.patients_selected, "assessing", options.progress) as advance,
+            ):
+                for result in assess_groups(backend.groups(), pack, options.as_of, workers):
+                    if result.error is not None:
+                        not_assessable += 1
+                        text = result.bundle.decode() if result.bundle else None
+                        detail = f"Patient/{result.patient_id}: {result.error}"
+                        quarantine.add(
+                            BadLine("patients", BadLineReason.PATIENT_NOT_ASSESSABLE, text, detail)
+                        )
+                    else:
+                        writer.add(result)
+                    advance(1)
+                writer.finish(threads, options.memory_mb)
+            assessed = time.perf_counter()
+            quarantined = dict(sorted(quarantine.counts.items()))
+        figures = RunFigures(
+            engine=backend_class.name,
+            export_dir=str(options.export_dir),
+            export_bytes=export.total_bytes,
+            files_read=[str(p) for p in export.all_files],
+            files_not_read=[str(p) for p in export.not_read],
+            workers=workers,
+            scan_seconds=scanned - started,
+            assess_seconds=assessed - scanned,
+            pack=f"{pack.meta.id} {pack.meta.version} ({pack.short_hash})",
+        )
+    figures.total_seconds = time.perf_counter() - started
+    figures.peak_rss_mb = memory.peak_mb
+    report = render_report(figures, counts, writer.tally, quarantined, not_assessable, pack.meta.disclaimer)
+    (options.out_dir / "report.html").write_text(report, encoding="utf-8")
+    return ScreenResult(
+        counts=counts,
+        tally=writer.tally,
+        quarantined=quarantined,
+        not_assessable=not_assessable,
+        figures=figures,
+        out_dir=options.out_dir,
+        files={
+            "assessments": writer.assessments_path,
+            "parquet": writer.parquet_path,
+            "report": options.out_dir / "report.html",
+        },
+    )

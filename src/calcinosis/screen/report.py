@@ -1,0 +1,129 @@
+"""``OUT_DIR/report.html``: what a screen found and what it cost, in one self-contained page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+
+from calcinosis.screen.backends.base import ScanCounts
+from calcinosis.screen.charts import bar_chart
+from calcinosis.screen.outputs import Tally
+
+TOP = 15
+STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem;max-width:1000px;color:#1d2433}
+h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ccd}h3{font-size:1rem}
+table{border-collapse:collapse}td,th{padding:.2rem .8rem;text-align:left;border-bottom:1px solid #e3e6ee}
+td.n{text-align:right;font-variant-numeric:tabular-nums}.note{color:#555;font-size:.9rem}
+.warn{color:#b3261e;font-weight:600}.empty{color:#777}
+"""
+
+
+@dataclass
+class RunFigures:
+    """Timings, sizes and resources of one run, shown in the report and returned to the caller."""
+
+    engine: str
+    export_dir: str
+    export_bytes: int
+    files_read: list[str]
+    files_not_read: list[str]
+    workers: int
+    scan_seconds: float = 0.0
+    assess_seconds: float = 0.0
+    total_seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+    pack: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def _table(rows: list[tuple[str, str]]) -> str:
+    body = "".join(f'<tr><th>{escape(k)}</th><td class="n">{escape(v)}</td></tr>' for k, v in rows)
+    return f"<table>{body}</table>"
+
+
+def _rate(count: int, seconds: float) -> str:
+    return f"{count / seconds:,.0f}/s" if seconds > 0 else "n/a"
+
+
+def render_report(
+    figures: RunFigures,
+    counts: ScanCounts,
+    tally: Tally,
+    quarantined: dict[str, int],
+    not_assessable: int,
+    disclaimer: str,
+) -> str:
+    """The report page as HTML text. Pure."""
+    n = tally.assessed
+    set_aside = sum(quarantined.values())
+    overview = _table(
+        [
+            ("Patients in the export", f"{counts.patients_in_export:,}"),
+            ("Resources read", f"{counts.resources_read:,}"),
+            ("Patients picked for screening", f"{counts.patients_selected:,}"),
+            ("Patients assessed", f"{n:,}"),
+            ("Patients the FHIR reader could not assess", f"{not_assessable:,}"),
+            ("Lines and patients set aside (quarantine/)", f"{set_aside:,}"),
+            ("Patients with a critical safety alert", f"{tally.critical_patients:,}"),
+        ]
+    )
+    by_type = _table([(t, f"{c:,}") for t, c in sorted(counts.resources_by_type.items())])
+    run = _table(
+        [
+            ("Engine", figures.engine),
+            ("Assessment workers", str(figures.workers)),
+            ("Export", figures.export_dir),
+            ("Export size", f"{figures.export_bytes / 2**20:,.1f} MiB in {len(figures.files_read)} file(s)"),
+            ("Selection and grouping (engine)", f"{figures.scan_seconds:,.2f} s"),
+            ("Reading and assessing (Python)", f"{figures.assess_seconds:,.2f} s"),
+            ("Total", f"{figures.total_seconds:,.2f} s"),
+            ("Resources per second", _rate(counts.resources_read, figures.total_seconds)),
+            ("Export patients per second", _rate(counts.patients_in_export, figures.total_seconds)),
+            ("Assessments per second", _rate(n, figures.total_seconds)),
+            ("Peak memory (RSS, this process and its workers)", f"{figures.peak_rss_mb:,.0f} MiB"),
+            ("Knowledge pack", figures.pack),
+            *figures.extra.items(),
+        ]
+    )
+    not_read = ""
+    if figures.files_not_read:
+        names = ", ".join(escape(Path(f).name) for f in figures.files_not_read)
+        not_read = f'<p class="note">Files of other resource types, not read: {names}</p>'
+    warn = (
+        f'<p class="warn">{set_aside:,} line(s) or patient(s) were set aside: see quarantine/.</p>'
+        if set_aside
+        else ""
+    )
+
+    def labelled(kind: str, counter: dict[str, int], limit: int = TOP) -> list[tuple[str, int]]:
+        top = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        return [(tally.label(kind, k), v) for k, v in top]
+
+    sections = [
+        bar_chart("Subtype called", sorted(tally.subtypes.items()), total=n),
+        bar_chart("Confidence of the subtype call", sorted(tally.confidence.items()), total=n, color="muted"),
+        bar_chart(f"Missing work-up (top {TOP})", labelled("workup", tally.workup_missing), total=n),
+        bar_chart(
+            f"First-ranked therapy option (top {TOP})", labelled("therapy", tally.top_therapy), total=n
+        ),
+        bar_chart(f"Options recommended (top {TOP})", labelled("therapy", tally.recommended), total=n),
+        bar_chart(
+            "Options to avoid for the patient", labelled("therapy", tally.avoid), total=n, color="warning"
+        ),
+        bar_chart("Safety alerts", labelled("alert", tally.alerts), total=n, color="critical"),
+        bar_chart("Set aside, by reason", sorted(quarantined.items()), color="muted"),
+    ]
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        "<title>Calcinosis screening report</title>"
+        f"<style>{STYLE}</style></head><body>"
+        "<h1>Calcinosis cutis: population screening report</h1>"
+        f'<p class="note">{escape(disclaimer)}</p>{warn}'
+        f"<h2>Overview</h2>{overview}"
+        f"<h2>Findings</h2>{''.join(sections[:7])}"
+        f"<h2>Input</h2>{by_type}{not_read}{sections[7]}"
+        f"<h2>Run</h2>{run}"
+        "</body></html>"
+    )
