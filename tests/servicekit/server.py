@@ -21,6 +21,11 @@ def free_port() -> int:
         return port
 
 
+def clean_environ() -> dict[str, str]:
+    """The environment without any CALCINOSIS_ setting, so a test server is configured by its test only."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("CALCINOSIS_")}
+
+
 class LiveServer:
     """``calcinosis serve`` with its own store and settings; stderr (the log) kept in a file."""
 
@@ -33,7 +38,7 @@ class LiveServer:
         self.log_path = workdir / f"server-{self.port}.log"
         self.db_path = workdir / "calcinosis.db"
         self.env = {
-            **os.environ,
+            **clean_environ(),
             "CALCINOSIS_DATA_DIR": str(workdir),
             "PYTHONUNBUFFERED": "1",
             **(env or {}),

@@ -27,8 +27,10 @@ from calcinosis.cdshooks.security import Caller
 from calcinosis.engine import assess, knowledge_info
 from calcinosis.engine.results import Assessment
 from calcinosis.errors import InputError
+from calcinosis.fhir.context import LESION_CONCEPTS
 from calcinosis.inputs import read_patient
 from calcinosis.pack.knowledge import KnowledgePack
+from calcinosis.patient.codes import load_vocabulary
 from calcinosis.patient.models import Case, InputIssue
 from calcinosis.settings import Settings
 from calcinosis.store import AuditEntry, Store
@@ -77,6 +79,20 @@ def digest(*parts: Any) -> str:
     return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+def records_calcinosis(case: Case) -> bool:
+    """The record holds calcinosis: a lesion, or a current calcinosis or calciphylaxis diagnosis."""
+    if case.lesions:
+        return True
+    vocab = load_vocabulary()
+    for cond in case.conditions:
+        if cond.status not in ("active", "recurrence", "relapse"):
+            continue
+        found = {cond.concept} if cond.concept else vocab.concepts_in_text(cond.text, "condition")
+        if vocab.implied(found) & LESION_CONCEPTS:
+            return True
+    return False
+
+
 def _assess(data: list[dict[str, Any]], today: dt.date, pack: KnowledgePack) -> tuple[Assessment, str, Case]:
     case, issues = read_bundle(data, today)
     return assess(case, pack, issues=issues, as_of=today), digest(case.model_dump(mode="json")), case
@@ -89,7 +105,7 @@ def evaluate(
     today = dt.datetime.now(dt.UTC).date()
     if not spec.orders:
         a, h, case = _assess(data.resources, today, deps.pack)
-        return Outcome(patient_view_cards(a, cs, has_calcinosis=bool(case.lesions)), h, True)
+        return Outcome(patient_view_cards(a, cs, has_calcinosis=records_calcinosis(case)), h, True)
     drafts = orders.draft_resources(request.context["draftOrders"])
     base, _, _ = _assess(orders.without_drafts(data.resources, drafts), today, deps.pack)
     with_, h, _ = _assess([*orders.without_drafts(data.resources, drafts), *drafts], today, deps.pack)
