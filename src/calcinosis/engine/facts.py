@@ -90,8 +90,16 @@ class FactView:
 
 def build_view(case: Case, pack: KnowledgePack, as_of: dt.date | None = None) -> FactView:
     """Resolve concepts, convert units and pick the latest lab values. Pure apart from vocabulary loading."""
-    when = as_of or case.as_of or _latest_date(case) or dt.date(2000, 1, 1)
-    view = FactView(as_of=when, sex=case.sex.value)
+    when = as_of or case.as_of or _latest_date(case)
+    view = FactView(as_of=when or dt.date.today(), sex=case.sex.value)
+    if when is None and case.birth_date is not None and case.age_years is None:
+        view.issues.append(
+            InputIssue(
+                location="as_of",
+                message="no assessment date or dated result given; age computed at today's date",
+                severity="information",
+            )
+        )
     _demographics(case, view)
     _conditions(case, view)
     _medications(case, view)
