@@ -183,6 +183,9 @@ def test_form_can_be_completed_and_submitted_when_using_only_the_keyboard(page: 
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     page.keyboard.press("Enter")
     page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Enter the case"
+    page.keyboard.press("Enter")  # the in-page link moves the focus start to the form
+    page.keyboard.press("Tab")
     focused = page.evaluate("document.activeElement.id")
     assert focused == "f-label", focused
     page.keyboard.type("keyboard-case")

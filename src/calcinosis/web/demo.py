@@ -28,9 +28,13 @@ class DemoPatient:
         return orjson.loads(self.raw)
 
 
+ABBREVIATIONS = {"ckd": "CKD", "jdm": "JDM", "ssc": "SSc", "lcssc": "lcSSc", "micc": "MICC", "iv": "IV"}
+
+
 def _title(case_id: str) -> str:
-    words = case_id.replace("-", " ")
-    return words[:1].upper() + words[1:]
+    words = [ABBREVIATIONS.get(w, w) for w in case_id.split("-")]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
 
 
 def summarise(data: dict[str, Any]) -> str:

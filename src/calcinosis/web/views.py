@@ -66,6 +66,7 @@ def _result_page(
     context = {
         "a": assessment,
         "facts": {f.id: f for f in assessment.facts_used},
+        "therapy_names": {t.id: t.name for t in assessment.therapies},
         "raw": raw.decode("utf-8", errors="replace"),
         "native": native,
         "origin": origin,
