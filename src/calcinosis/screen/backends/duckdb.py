@@ -59,7 +59,6 @@ class DuckDBBackend(ScreenBackend):
         super().__init__(settings)
         self._con: duckdb.DuckDBPyConnection | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self._not_json_files: list[tuple[str, int]] = []
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -205,13 +204,7 @@ class DuckDBBackend(ScreenBackend):
         (selected, kept) = con.execute(
             "SELECT count(DISTINCT pid), count(*) FROM lines WHERE pid IS NOT NULL"
         ).fetchall()[0]
-        self._not_json_files = [
-            (str(f), int(n))
-            for f, n in con.execute(
-                f"SELECT filename, count(*) FROM lines WHERE reason = '{BadLineReason.NOT_JSON.value}' "  # noqa: S608
-                "GROUP BY filename ORDER BY filename"
-            ).fetchall()
-        ]
+        self._recover_not_json()
         return ScanCounts(
             resources_by_type={str(k): int(v) for k, v in by_type.items()},
             patients_in_export=int(by_type.get("Patient", 0)),
@@ -219,42 +212,63 @@ class DuckDBBackend(ScreenBackend):
             resources_selected=int(kept),
         )
 
+    def _recover_not_json(self) -> None:
+        """Recover the text of lines DuckDB's JSON reader could not parse, with a plain line reader.
+
+        Only files that had such lines are read again. Should the line reader find fewer invalid lines than
+        the JSON reader did (e.g. a line beyond the object size limit), the rest are kept without text.
+        """
+        con = self.con
+        con.execute("CREATE OR REPLACE TEMP TABLE not_json (filename VARCHAR, line VARCHAR)")
+        counts = con.execute(
+            "SELECT filename, count(*) FROM lines WHERE reason = ? GROUP BY filename ORDER BY filename",
+            [BadLineReason.NOT_JSON.value],
+        ).fetchall()
+        for filename, expected in counts:
+            con.execute(
+                f"""
+                INSERT INTO not_json
+                SELECT ?, line FROM read_csv({sql_text(filename)}, columns = {{'line': 'VARCHAR'}},
+                                             header = false, delim = '\x01\x02', quote = '', escape = '',
+                                             auto_detect = false, strict_mode = false, null_padding = true)
+                WHERE line IS NOT NULL AND trim(line) <> '' AND NOT json_valid(line)
+                LIMIT ?
+                """,  # noqa: S608 - built from constants and quoted paths (sql_text)
+                [filename, int(expected)],
+            )
+            (found,) = con.execute("SELECT count(*) FROM not_json WHERE filename = ?", [filename]).fetchall()[
+                0
+            ]
+            if found < expected:
+                con.executemany(
+                    "INSERT INTO not_json VALUES (?, NULL)", [[filename]] * (int(expected) - found)
+                )
+
     # ------------------------------------------------------------------ results
     def bad_lines(self) -> Iterator[BadLine]:
+        """Every set-aside line, ordered by file name, reason and text (the same order in every engine)."""
         cur = self.con.execute(
-            f"SELECT filename, reason, rtype, json FROM lines WHERE reason IS NOT NULL "  # noqa: S608
-            f"AND reason <> '{BadLineReason.NOT_JSON.value}' ORDER BY filename, reason, json"
+            """
+            SELECT regexp_extract(filename, '[^/]+$', 0) AS file, reason, rtype, json::VARCHAR AS json FROM lines
+            WHERE reason IS NOT NULL AND reason <> ?
+            UNION ALL
+            SELECT regexp_extract(filename, '[^/]+$', 0), ?, NULL, line FROM not_json
+            ORDER BY file, reason, json
+            """,
+            [BadLineReason.NOT_JSON.value, BadLineReason.NOT_JSON.value],
         )
         while rows := cur.fetchmany(FETCH_ROWS):
-            for filename, reason, rtype, text in rows:
+            for file, reason, rtype, text in rows:
                 why = BadLineReason(reason)
-                yield BadLine(Path(filename).name, why, text, describe(why, rtype))
-        for filename, expected in self._not_json_files:
-            yield from self._not_json_lines(filename, expected)
-
-    def _not_json_lines(self, filename: str, expected: int) -> Iterator[BadLine]:
-        """Recover the text of lines DuckDB's JSON reader could not parse, with a plain line reader."""
-        rows = self.con.execute(
-            f"""
-            SELECT line FROM read_csv({sql_text(filename)}, columns = {{'line': 'VARCHAR'}}, header = false,
-                                      delim = '\x01\x02', quote = '', escape = '', auto_detect = false,
-                                      strict_mode = false, null_padding = true)
-            WHERE line IS NOT NULL AND trim(line) <> '' AND NOT json_valid(line)
-            ORDER BY line
-            """  # noqa: S608 - built from constants and quoted paths (sql_text)
-        ).fetchall()
-        name = Path(filename).name
-        for (line,) in rows[:expected]:
-            yield BadLine(file=name, reason=BadLineReason.NOT_JSON, text=line)
-        for _ in range(expected - min(expected, len(rows))):
-            yield BadLine(
-                file=name, reason=BadLineReason.NOT_JSON, text=None, detail="line could not be read"
-            )
+                detail = (
+                    describe(why, rtype) if text is not None else "the line could not be read (too long?)"
+                )
+                yield BadLine(file, why, text, detail)
 
     def groups(self) -> Iterator[PatientGroup]:
         rank = "CASE rtype " + " ".join(f"WHEN '{t}' THEN {i}" for t, i in TYPE_RANK.items()) + " END"
         cur = self.con.execute(
-            f"SELECT pid, json FROM lines WHERE pid IS NOT NULL ORDER BY pid, {rank}, id, json"  # noqa: S608
+            f"SELECT pid, json FROM lines WHERE pid IS NOT NULL ORDER BY pid, {rank}, coalesce(id, ''), json"  # noqa: S608
         )
         current: str | None = None
         resources: list[bytes] = []

@@ -1,0 +1,289 @@
+"""The scale-out engine: Apache Spark (``pip install 'calcinosis-cds[spark]'``), local or on a cluster.
+
+Same contract and the same two passes as the DuckDB backend, with explicit schemas (no inference pass):
+
+1. selector files read by the JSON source with a typed schema, codings and text matched against the
+   selection tables (small DataFrames, broadcast by Spark);
+2. every file read as text; resourceType, subject and id parsed by ``from_json``. Lines that schema
+   cannot hold are re-read as VARIANT (``try_parse_json``) so they are classified exactly as DuckDB
+   does (not JSON, no known resourceType, no subject). The result is persisted (memory, then disk).
+
+Groups are built with ``collect_list`` per patient, sorted, and pulled to the driver one partition at a
+time (``toLocalIterator``). A session that was already running (tests, notebooks) is reused, not stopped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pyspark import StorageLevel
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from calcinosis.screen.backends.base import (
+    TYPE_RANK,
+    BackendSettings,
+    PatientGroup,
+    ScanCounts,
+    ScreenBackend,
+)
+from calcinosis.screen.ndjson import PATIENT_REFERENCE_PATTERN, RESOURCE_TYPES, SELECTOR_TYPES, ExportFiles
+from calcinosis.screen.quarantine import BadLine, BadLineReason, describe
+from calcinosis.screen.selection import Selection
+
+_CODING = T.StructType(
+    [
+        T.StructField("system", T.StringType()),
+        T.StructField("code", T.StringType()),
+        T.StructField("display", T.StringType()),
+    ]
+)
+_CODEABLE = T.StructType(
+    [T.StructField("coding", T.ArrayType(_CODING)), T.StructField("text", T.StringType())]
+)
+SELECTOR_SCHEMA = T.StructType(
+    [
+        T.StructField("resourceType", T.StringType()),
+        T.StructField("subject", T.StructType([T.StructField("reference", T.StringType())])),
+        T.StructField("code", _CODEABLE),
+        T.StructField("medicationCodeableConcept", _CODEABLE),
+    ]
+)
+LINE_SCHEMA = T.StructType(
+    [
+        T.StructField("resourceType", T.StringType()),
+        T.StructField("id", T.StringType()),
+        T.StructField("subject", T.StructType([T.StructField("reference", T.StringType())])),
+        T.StructField("_corrupt_record", T.StringType()),
+    ]
+)
+
+
+def _pid(reference: Column) -> Column:
+    return F.nullif(F.regexp_extract(reference, PATIENT_REFERENCE_PATTERN, 1), F.lit(""))
+
+
+def _uris(paths: tuple[Path, ...]) -> list[str]:
+    return [p.resolve().as_uri() for p in paths]
+
+
+class SparkBackend(ScreenBackend):
+    name = "spark"
+
+    def __init__(self, settings: BackendSettings) -> None:
+        super().__init__(settings)
+        self._spark: SparkSession | None = None
+        self._owned = False
+        self._lines: DataFrame | None = None
+
+    @property
+    def spark(self) -> SparkSession:
+        if self._spark is None:
+            raise RuntimeError("SparkBackend used outside its context")
+        return self._spark
+
+    def open(self) -> None:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        self._owned = SparkSession.getActiveSession() is None
+        builder: Any = SparkSession.builder.master(self.settings.spark_master).appName("calcinosis-screen")
+        for key, value in self.spark_conf().items():
+            builder = builder.config(key, value)
+        spark: SparkSession = builder.getOrCreate()
+        if self._owned:
+            spark.sparkContext.setLogLevel("ERROR")
+        self._spark = spark
+
+    def spark_conf(self) -> dict[str, str]:
+        conf = {
+            "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
+            "spark.sql.shuffle.partitions": str(max(8, 4 * self.settings.threads)),
+            "spark.sql.session.timeZone": "UTC",
+            "spark.sql.variant.allowDuplicateKeys": "true",
+        }
+        if self.settings.spark_master.startswith("local"):
+            conf |= {"spark.driver.bindAddress": "127.0.0.1", "spark.driver.host": "127.0.0.1"}
+            if self.settings.work_dir is not None:
+                conf["spark.local.dir"] = str(self.settings.work_dir / "spark")
+        return conf
+
+    def close(self) -> None:
+        if self._lines is not None:
+            self._lines.unpersist()
+            self._lines = None
+        if self._spark is not None and self._owned:
+            self._spark.stop()
+        self._spark = None
+
+    # ------------------------------------------------------------------ pass 1
+    def _picked(self, files: tuple[Path, ...], selection: Selection) -> DataFrame:
+        spark = self.spark
+        src = (
+            spark.read.schema(SELECTOR_SCHEMA)
+            .option("mode", "PERMISSIVE")
+            .json(_uris(files))
+            .where(F.col("resourceType").isin(*SELECTOR_TYPES))
+            .select(
+                _pid(F.col("subject.reference")).alias("pid"),
+                F.concat(
+                    F.coalesce(F.col("code.coding"), F.array().cast(T.ArrayType(_CODING))),
+                    F.coalesce(
+                        F.col("medicationCodeableConcept.coding"), F.array().cast(T.ArrayType(_CODING))
+                    ),
+                ).alias("codings"),
+                F.col("code.text").alias("code_text"),
+                F.col("medicationCodeableConcept.text").alias("med_text"),
+            )
+            .where(F.col("pid").isNotNull())
+        )
+        systems = spark.createDataFrame(
+            list(selection.systems), "uri string, set_id string, hierarchical boolean"
+        )
+        keys = spark.createDataFrame(list(selection.keys), "set_id string, key string")
+        families = spark.createDataFrame(list(selection.families), "set_id string, prefix string")
+        coded = (
+            src.select("pid", F.explode("codings").alias("c"))
+            .where(F.col("c.code").isNotNull())
+            .join(F.broadcast(systems), F.trim(F.col("c.system")) == F.col("uri"))
+            .select(
+                "pid",
+                "set_id",
+                F.when(F.col("hierarchical"), F.translate(F.upper(F.trim(F.col("c.code"))), ".", ""))
+                .otherwise(F.upper(F.trim(F.col("c.code"))))
+                .alias("key"),
+            )
+        )
+        by_key = coded.join(F.broadcast(keys), ["set_id", "key"]).select("pid")
+        by_family = (
+            coded.join(F.broadcast(families), "set_id")
+            .where(F.col("key").startswith(F.col("prefix")) & (F.col("key") != F.col("prefix")))
+            .select("pid")
+        )
+        picked = by_key.union(by_family)
+        if selection.text_pattern:
+            displays = F.array_join(F.transform("codings", lambda c: c["display"]), " | ")
+            text = F.concat_ws(" | ", F.col("code_text"), F.col("med_text"), displays)
+            picked = picked.union(src.where(text.rlike(selection.text_pattern)).select("pid"))
+        return picked.distinct()
+
+    # ------------------------------------------------------------------ pass 2
+    def _read_lines(self, files: tuple[Path, ...], picked: DataFrame) -> DataFrame:
+        raw = (
+            self.spark.read.text(_uris(files))
+            .where(F.trim(F.col("value")) != "")
+            .select(
+                F.regexp_extract(F.input_file_name(), r"[^/]+$", 0).alias("file"),
+                F.col("value"),
+                F.from_json(
+                    "value",
+                    LINE_SCHEMA,
+                    {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt_record"},
+                ).alias("j"),
+            )
+        )
+        # Lines the fixed schema could not hold are re-read as VARIANT to tell bad JSON from odd JSON.
+        variant = F.try_parse_json(F.col("value"))
+        odd = F.col("j").isNull() | F.col("j._corrupt_record").isNotNull()
+        parsed = raw.select(
+            "file",
+            "value",
+            F.when(odd, variant.isNull()).otherwise(F.lit(False)).alias("not_json"),
+            F.when(odd, F.try_variant_get(variant, "$.resourceType", "string"))
+            .otherwise(F.col("j.resourceType"))
+            .alias("rtype"),
+            F.when(odd, F.try_variant_get(variant, "$.id", "string")).otherwise(F.col("j.id")).alias("id"),
+            F.when(odd, F.try_variant_get(variant, "$.subject.reference", "string"))
+            .otherwise(F.col("j.subject.reference"))
+            .alias("ref"),
+        ).select(
+            "file",
+            "value",
+            "not_json",
+            "rtype",
+            "id",
+            F.when(F.col("rtype") == "Patient", F.nullif(F.col("id"), F.lit("")))
+            .otherwise(_pid(F.col("ref")))
+            .alias("pid"),
+        )
+        reason = (
+            F.when(F.col("not_json"), F.lit(BadLineReason.NOT_JSON.value))
+            .when(
+                F.col("rtype").isNull() | ~F.col("rtype").isin(*RESOURCE_TYPES),
+                F.lit(BadLineReason.UNKNOWN_RESOURCE_TYPE.value),
+            )
+            .when(F.col("pid").isNull(), F.lit(BadLineReason.MISSING_SUBJECT.value))
+        )
+        marked = parsed.withColumn("reason", reason)
+        picked_flag = picked.select(F.col("pid").alias("picked_pid"), F.lit(True).alias("picked"))
+        joined = marked.join(picked_flag, marked["pid"] == picked_flag["picked_pid"], "left")
+        keep = F.col("reason").isNull() & F.coalesce(F.col("picked"), F.lit(False))
+        return joined.select(
+            "file",
+            "rtype",
+            "reason",
+            F.when(keep, F.col("pid")).alias("pid"),
+            F.when(keep, F.col("id")).alias("id"),
+            F.when(keep | F.col("reason").isNotNull(), F.col("value")).alias("json"),
+        )
+
+    def scan(self, export: ExportFiles, selection: Selection) -> ScanCounts:
+        selector_files = export.files_of(SELECTOR_TYPES)
+        if selector_files:
+            picked = self._picked(selector_files, selection)
+        else:
+            picked = self.spark.createDataFrame([], "pid string")
+        lines = self._read_lines(export.all_files, picked).persist(StorageLevel.MEMORY_AND_DISK)
+        self._lines = lines
+        by_type = {
+            str(r["rtype"]): int(r["count"])
+            for r in lines.where(F.col("reason").isNull()).groupBy("rtype").count().collect()
+        }
+        totals = (
+            lines.where(F.col("pid").isNotNull())
+            .agg(F.countDistinct("pid").alias("patients"), F.count(F.lit(1)).alias("resources"))
+            .collect()[0]
+        )
+        return ScanCounts(
+            resources_by_type=dict(sorted(by_type.items())),
+            patients_in_export=by_type.get("Patient", 0),
+            patients_selected=int(totals["patients"]),
+            resources_selected=int(totals["resources"]),
+        )
+
+    @property
+    def lines(self) -> DataFrame:
+        if self._lines is None:
+            raise RuntimeError("SparkBackend.scan must run first")
+        return self._lines
+
+    def bad_lines(self) -> Iterator[BadLine]:
+        rows = (
+            self.lines.where(F.col("reason").isNotNull())
+            .select("file", "reason", "rtype", "json")
+            .orderBy("file", "reason", "json")
+        )
+        for row in rows.toLocalIterator():
+            why = BadLineReason(row["reason"])
+            rtype = None if why is BadLineReason.NOT_JSON else row["rtype"]
+            yield BadLine(row["file"], why, row["json"], describe(why, rtype))
+
+    def groups(self) -> Iterator[PatientGroup]:
+        rank = F.coalesce(*[F.when(F.col("rtype") == t, F.lit(i)) for t, i in TYPE_RANK.items()])
+        grouped = (
+            self.lines.where(F.col("pid").isNotNull())
+            .groupBy("pid")
+            .agg(
+                F.sort_array(
+                    F.collect_list(
+                        F.struct(rank.alias("rank"), F.coalesce(F.col("id"), F.lit("")).alias("id"), "json")
+                    )
+                ).alias("items")
+            )
+            .orderBy("pid")
+        )
+        for row in grouped.toLocalIterator():
+            yield PatientGroup(row["pid"], tuple(item["json"].encode() for item in row["items"]))
