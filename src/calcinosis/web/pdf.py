@@ -17,6 +17,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.pdfmetrics import registerFontFamily
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
@@ -44,6 +45,9 @@ def _fonts() -> tuple[str, str, frozenset[int]]:
     regular, bold = next((r, b) for r, b in pairs if r.is_file() and b.is_file())
     pdfmetrics.registerFont(TTFont("PlanSans", str(regular)))
     pdfmetrics.registerFont(TTFont("PlanSans-Bold", str(bold)))
+    registerFontFamily(
+        "PlanSans", normal="PlanSans", bold="PlanSans-Bold", italic="PlanSans", boldItalic="PlanSans-Bold"
+    )
     face = pdfmetrics.getFont("PlanSans").face
     return "PlanSans", "PlanSans-Bold", frozenset(face.charToGlyph)
 
@@ -61,8 +65,10 @@ def _fit(text: str) -> str:
     return "".join(out)
 
 
-def _p(text: str, style: ParagraphStyle) -> Paragraph:
-    return Paragraph(escape(_fit(text)), style)
+def _p(text: str, style: ParagraphStyle, *, lead: str | None = None) -> Paragraph:
+    """A paragraph of plain text; ``lead`` is set in bold before it."""
+    head = f"<b>{escape(_fit(lead))}</b> " if lead else ""
+    return Paragraph(head + escape(_fit(text)), style)
 
 
 def _styles() -> dict[str, ParagraphStyle]:
@@ -78,6 +84,7 @@ def _styles() -> dict[str, ParagraphStyle]:
             "h2", parent=base, fontName=bold, fontSize=11.5, leading=15, spaceBefore=8, spaceAfter=3
         ),
         "bold": ParagraphStyle("bold", parent=base, fontName=bold),
+        "h3": ParagraphStyle("h3", parent=base, fontName=bold, fontSize=9.5, spaceBefore=3),
         "notice": ParagraphStyle(
             "notice",
             parent=base,
@@ -102,16 +109,20 @@ def _cites(cites: Iterable[Citation]) -> str:
 
 
 def _therapy(t: TherapyOption, s: dict[str, ParagraphStyle]) -> list[Flowable]:
-    level = t.evidence_level.value if t.evidence_level else "–"
-    level += "" if t.evidence.shown_from == "derived" else " (stated)"
+    if t.evidence_level is None:
+        level = "none"
+    else:
+        level = t.evidence_level.value + (
+            "" if t.evidence.shown_from == "derived" else " (stated by a source)"
+        )
     head = f"{t.rank}. {t.name} — {STANCE_LABEL[t.stance.value]}; line: {t.line or 'not stated'}; evidence {level}"
-    out: list[Flowable] = [_p(head, s["bold"])]
+    out: list[Flowable] = [_p(head, s["h3"])]
     out += [_p(f"• {r}", s["body"]) for r in t.rationale]
     groups = caution_groups(t)
     for c in groups.for_patient:
-        out.append(_p(f"⚠ FOR THIS PATIENT — {c.severity}: {c.text} ({_cites(c.sources)})", s["bold"]))
+        out.append(_p(f"{c.text} ({_cites(c.sources)})", s["body"], lead=f"FOR THIS PATIENT — {c.severity}:"))
     for c in groups.general:
-        out.append(_p(f"Caution — {c.severity}: {c.text} ({_cites(c.sources)})", s["body"]))
+        out.append(_p(f"{c.text} ({_cites(c.sources)})", s["body"], lead=f"Caution — {c.severity}:"))
     for c in groups.not_triggered:
         when = "; ".join(c.applies_when)
         out.append(
@@ -124,10 +135,13 @@ def _therapy(t: TherapyOption, s: dict[str, ParagraphStyle]) -> list[Flowable]:
     return out
 
 
-def _story(a: Assessment, generated: dt.datetime, s: dict[str, ParagraphStyle]) -> list[Flowable]:
+def _story(
+    a: Assessment, pack: KnowledgePack, generated: dt.datetime, s: dict[str, ParagraphStyle]
+) -> list[Flowable]:
     k = a.knowledge
+    subtypes = pack.subtypes
     story: list[Flowable] = [_p("Calcinosis cutis — management plan", s["h1"])]
-    story.append(_p(f"{STATEMENT} {a.disclaimer}", s["notice"]))
+    story.append(_p(a.disclaimer, s["notice"], lead="Decision support — review the basis."))
     info = [
         ("Patient / case", a.patient_id or "not given"),
         ("Generated", generated.strftime("%Y-%m-%d %H:%M UTC")),
@@ -142,24 +156,26 @@ def _story(a: Assessment, generated: dt.datetime, s: dict[str, ParagraphStyle]) 
     if a.alerts:
         story.append(_p("Alerts", s["h2"]))
         for al in a.alerts:
-            story.append(_p(f"{al.severity.upper()}: {al.text} ({_cites(al.basis.sources)})", s["bold"]))
+            story.append(_p(al.text, s["body"], lead=f"{al.severity.upper()}:"))
+            story.append(_p(f"Sources: {_cites(al.basis.sources)}", s["small"]))
     sub = a.subtype
     story.append(_p("Likely subtype", s["h2"]))
     story.append(
         _p(f"{sub.name}{f' ({sub.variant})' if sub.variant else ''} — confidence {sub.confidence}", s["bold"])
     )
-    story += [_p(f"• {r.text} ({_cites(r.basis.sources)})", s["body"]) for r in sub.reasons]
+    for r in sub.reasons:
+        story.append(_p(f"• {r.text}", s["body"]))
+        story.append(_p(f"Sources: {_cites(r.basis.sources)}", s["small"]))
     for alt in sub.alternatives:
-        story.append(
-            _p(
-                f"Alternative: {alt.code.value}{f' / {alt.variant}' if alt.variant else ''} ({alt.confidence})",
-                s["body"],
-            )
-        )
+        alt_id = alt.variant or alt.code.value
+        name = subtypes[alt_id].name if alt_id in subtypes else alt_id
+        story.append(_p(f"{name} (confidence {alt.confidence})", s["body"], lead="Alternative:"))
     story.append(_p("Work-up checklist", s["h2"]))
     for w in a.workup:
         result = f" — result: {w.result}" if w.result else ""
-        story.append(_p(f"{BOX[w.status.value]} {w.name} ({w.status.value}){result}. {w.why}", s["body"]))
+        story.append(
+            _p(f"{w.why}", s["body"], lead=f"{BOX[w.status.value]} {w.name} ({w.status.value}){result}.")
+        )
     story.append(_p("Therapy options, best first", s["h2"]))
     for t in a.therapies:
         story += _therapy(t, s)
@@ -175,16 +191,20 @@ def plan_pdf(assessment: Assessment, pack: KnowledgePack, generated: dt.datetime
     """The plan as PDF bytes; the footer of every page names the knowledge version and the date."""
     k = assessment.knowledge
     styles = _styles()
-    footer = _fit(
-        f"calcinosis-cds · {STATEMENT} · Knowledge pack {k.pack} {k.version} ({k.content_hash[:12]}) · "
-        f"generated {generated.strftime('%Y-%m-%d %H:%M UTC')}"
+    footer = (
+        _fit(f"calcinosis-cds · {STATEMENT}"),
+        _fit(
+            f"Knowledge pack {k.pack} {k.version} (hash {k.content_hash[:12]}, last reviewed {k.last_reviewed}) · "
+            f"generated {generated.strftime('%Y-%m-%d %H:%M UTC')}"
+        ),
     )
 
     def on_page(canvas: object, doc: SimpleDocTemplate) -> None:
         canvas.saveState()  # type: ignore[attr-defined]
         canvas.setFont(_fonts()[0], 7)  # type: ignore[attr-defined]
-        canvas.drawString(15 * mm, 9 * mm, footer)  # type: ignore[attr-defined]
-        canvas.drawRightString(195 * mm, 9 * mm, f"page {doc.page}")  # type: ignore[attr-defined]
+        canvas.drawString(15 * mm, 11 * mm, footer[0])  # type: ignore[attr-defined]
+        canvas.drawString(15 * mm, 7.5 * mm, footer[1])  # type: ignore[attr-defined]
+        canvas.drawRightString(195 * mm, 7.5 * mm, f"page {doc.page}")  # type: ignore[attr-defined]
         canvas.restoreState()  # type: ignore[attr-defined]
 
     buffer = io.BytesIO()
@@ -201,5 +221,5 @@ def plan_pdf(assessment: Assessment, pack: KnowledgePack, generated: dt.datetime
         author="calcinosis-cds",
         creator=f"calcinosis-cds (knowledge pack {pack.meta.version})",
     )
-    doc.build(_story(assessment, generated, styles), onFirstPage=on_page, onLaterPages=on_page)
+    doc.build(_story(assessment, pack, generated, styles), onFirstPage=on_page, onLaterPages=on_page)
     return buffer.getvalue()
