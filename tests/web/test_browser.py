@@ -289,3 +289,40 @@ def test_demo_patient_result_is_shown_when_picked_from_the_assess_page(page: Any
     assert page.locator(".case-id").inner_text() == case_id
     assert page.locator(".alert").count() >= 1
     shot(page, f"result-demo-{case_id}")
+
+
+CONTRAST_JS = """
+() => {
+  const parse = (c) => { const m = c.match(/[\\d.]+/g).map(Number); return {r: m[0], g: m[1], b: m[2], a: m.length > 3 ? m[3] : 1}; };
+  const lum = ({r, g, b}) => [r, g, b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+    .reduce((acc, v, i) => acc + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c.a > 0.5) return c;
+    }
+    return {r: 255, g: 255, b: 255, a: 1};
+  };
+  const bad = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own || el.closest("svg") || !el.getClientRects().length) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === "hidden" || el.closest(".visually-hidden")) continue;
+    const fg = parse(style.color), bg = background(el);
+    const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05);
+    if (ratio < 4.5) bad.push(`${el.tagName}.${el.className}: ${ratio.toFixed(2)} "${el.textContent.trim().slice(0, 30)}"`);
+  }
+  return bad;
+}
+"""
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/assess/demo/calciphylaxis-dialysis-warfarin", "/evidence/therapies/diltiazem"]
+)
+def test_text_contrast_meets_wcag_aa_when_pages_are_rendered(page: Any, path: str) -> None:
+    page.goto(path)
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    assert page.evaluate(CONTRAST_JS) == []
