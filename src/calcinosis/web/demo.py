@@ -32,9 +32,9 @@ ABBREVIATIONS = {"ckd": "CKD", "jdm": "JDM", "ssc": "SSc", "lcssc": "lcSSc", "mi
 
 
 def _title(case_id: str) -> str:
-    words = [ABBREVIATIONS.get(w, w) for w in case_id.split("-")]
-    text = " ".join(words)
-    return text[:1].upper() + text[1:]
+    words = case_id.split("-")
+    text = " ".join(ABBREVIATIONS.get(w, w) for w in words)
+    return text if words[0] in ABBREVIATIONS else text[:1].upper() + text[1:]
 
 
 def summarise(data: dict[str, Any]) -> str:

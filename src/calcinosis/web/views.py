@@ -81,7 +81,14 @@ def _result_page(
 
 def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
     return page(
-        request, "error.html", {"status": status, "message": message, "title": "Not found"}, status=status
+        request,
+        "error.html",
+        {
+            "status": status,
+            "message": message,
+            "title": "Not found" if status == 404 else "Cannot use this input",
+        },
+        status=status,
     )
 
 
