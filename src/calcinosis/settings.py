@@ -7,6 +7,7 @@ Every field can be set from the environment with the ``CALCINOSIS_`` prefix, e.g
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir, description="Where the SQLite store lives.")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, le=64, description="Server processes (one per core).")
     demo: bool = Field(default=False, description="Serve the example patients for demonstration.")
     public_base_url: str | None = Field(
         default=None,
@@ -49,6 +51,9 @@ class Settings(BaseSettings):
     time_budget_ms: int = Field(default=1500, ge=50, le=5000, description="Per-request CDS Hooks budget.")
     fhir_timeout_ms: int = Field(default=1000, ge=10, le=5000, description="One FHIR fetch at most.")
     fhir_max_pages: int = Field(default=5, ge=1, le=50)
+    card_cache_size: int = Field(
+        default=256, ge=0, description="Repeat calls served from this many cached results."
+    )
     max_body_bytes: int = Field(default=2_000_000, ge=1024)
     jwks_min_refresh_s: float = Field(default=60.0, ge=0)
     max_token_lifetime_s: int = Field(default=3600, ge=1, description="Longest JWT lifetime accepted.")
@@ -94,6 +99,16 @@ def parse_issuer_options(values: list[str] | tuple[str, ...]) -> dict[str, str]:
         if not sep or not iss or not where:
             raise InputError(f"--trusted-issuer {raw!r}: expected ISS=JWKS_URL_OR_FILE")
         out[iss] = where
+    return out
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that rebuilds these settings in another process (uvicorn workers)."""
+    out: dict[str, str] = {}
+    for name, value in settings.model_dump(mode="json").items():
+        if value is None:
+            continue
+        out[f"CALCINOSIS_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
     return out
 
 

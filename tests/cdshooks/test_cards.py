@@ -158,3 +158,13 @@ def test_malformed_calls_get_an_operation_outcome_when_refused(server: LiveServe
         f"{server.url}/cds-services/{PV}", content=b"{not json", headers={"Content-Type": "application/json"}
     )
     assert raw.status_code == 400 and raw.json()["resourceType"] == "OperationOutcome"
+
+
+def test_a_repeat_call_gets_the_same_cards_with_fresh_uuids_when_the_chart_is_reopened(
+    server: LiveServer,
+) -> None:
+    body = hook_request("patient-view", F.calciphylaxis_on_dialysis(), pid="pt-calciphylaxis")
+    first, second = (call(server.url, PV, body).json()["cards"] for _ in range(2))
+    assert [c["summary"] for c in first] == [c["summary"] for c in second]
+    assert [c["detail"] for c in first] == [c["detail"] for c in second]
+    assert not {c["uuid"] for c in first} & {c["uuid"] for c in second}

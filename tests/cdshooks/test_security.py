@@ -176,3 +176,29 @@ def test_startup_says_unsigned_loopback_calls_are_accepted_when_no_issuer_is_tru
     server: LiveServer,
 ) -> None:
     assert "unsigned calls are accepted from loopback clients only" in server.log()
+
+
+def test_a_token_replayed_to_another_worker_is_refused_when_workers_share_the_cache(tmp_path: Path) -> None:
+    from calcinosis.cdshooks.security import SharedReplayCache
+
+    one, two = SharedReplayCache(tmp_path / "jti.db"), SharedReplayCache(tmp_path / "jti.db")  # two processes
+    now = time.time()
+    assert one.first_use(ISSUER, "jti-1", now + 300, now) is True
+    assert two.first_use(ISSUER, "jti-1", now + 300, now) is False
+    assert two.first_use(ISSUER, "jti-2", now + 300, now) is True
+    assert one.first_use(ISSUER, "jti-3", now - 1, now - 10) is True
+    assert two.first_use(ISSUER, "jti-3", now + 300, now) is True  # the first use had expired
+
+
+def test_replay_is_refused_across_worker_processes_when_served_by_several(tmp_path: Path) -> None:
+    es = SigningKey.ec("multi")
+    path = tmp_path / "jwks.json"
+    _write(path, es)
+    args = ["--trusted-issuer", f"{ISSUER}={path}", "--workers", "2"]
+    with LiveServer(tmp_path, args=args) as live:
+        url = f"{live.url}/cds-services/{PV}"
+        statuses = []
+        for _ in range(4):
+            token = es.token(ISSUER, url)
+            statuses += [_post(url, token).status_code, _post(url, token).status_code]
+        assert statuses == [200, 401] * 4

@@ -23,6 +23,7 @@ from calcinosis.api import outcome
 from calcinosis.api.deps import AppState
 from calcinosis.api.middleware import AccessLog, BodyLimit
 from calcinosis.api.routes import assess, catalogue, cdshooks, demo, health
+from calcinosis.cdshooks.cache import CardCache
 from calcinosis.cdshooks.jwks import KeyRing
 from calcinosis.cdshooks.security import TokenVerifier
 from calcinosis.pack.loader import load_pack_cached
@@ -61,7 +62,13 @@ def _lifespan(settings: Settings) -> Any:
         elif not settings.public_base_url:
             log.warning("no public base URL set: JWT audiences are checked against the URL as requested")
         app.state.calcinosis = AppState(
-            settings, pack, store, http, verifier, demo.demo_cases() if settings.demo else {}
+            settings,
+            pack,
+            store,
+            http,
+            verifier,
+            demo.demo_cases() if settings.demo else {},
+            CardCache(settings.card_cache_size),
         )
         try:
             yield
@@ -98,6 +105,11 @@ def _openapi(app: FastAPI) -> Any:
         return schema
 
     return build
+
+
+def app_from_env() -> FastAPI:
+    """Factory for uvicorn worker processes: settings come from the environment ``serve`` prepared."""
+    return create_app(load_settings())
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

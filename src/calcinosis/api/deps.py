@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import httpx
 from fastapi import Depends, Request
 
+from calcinosis.cdshooks.cache import CardCache
 from calcinosis.cdshooks.security import Caller, TokenVerifier
 from calcinosis.pack.knowledge import KnowledgePack
 from calcinosis.settings import Settings
@@ -23,6 +24,7 @@ class AppState:
     http: httpx.AsyncClient
     verifier: TokenVerifier
     demo_cases: dict[str, Path] = field(default_factory=dict)
+    card_cache: CardCache | None = None
 
 
 def get_state(request: Request) -> AppState:

@@ -78,6 +78,8 @@ async def _reject(send: Send, status: int, message: str) -> None:
 
 
 class AccessLog:
+    """One log line per request, and the server-side time as a ``Server-Timing`` response header."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -91,6 +93,9 @@ class AccessLog:
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                took = (time.perf_counter() - start) * 1000
+                headers = [*message.get("headers", []), (b"server-timing", f"app;dur={took:.2f}".encode())]
+                message = {**message, "headers": headers}
             await send(message)
 
         try:

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from calcinosis.engine.results import Assessment, Citation, FactUsed, KnowledgeInfo, TherapyOption
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+_ESCAPES = str.maketrans({**{c: "\\" + c for c in "\\`*_{}[]<>()#+!|~"}, "&": "&amp;", "\r": " ", "\n": " "})
 
 
+@lru_cache(maxsize=8192)
 def esc(text: str) -> str:
-    """Escape Markdown and HTML so the text shows literally."""
-    text = text.replace("&", "&amp;").replace("\r", " ").replace("\n", " ")
-    return _SPECIAL.sub(r"\\\1", text)
+    """Escape Markdown and HTML so the text shows literally (cached: pack texts recur on every card)."""
+    return text.translate(_ESCAPES)
 
 
 def fit_summary(text: str, limit: int = 139) -> str:

@@ -12,8 +12,11 @@ from __future__ import annotations
 import heapq
 import ipaddress
 import logging
+import sqlite3
+import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -72,6 +75,44 @@ class ReplayCache:
         return len(self._seen)
 
 
+class SharedReplayCache:
+    """The same contract kept in a SQLite file, so that several worker processes share one memory of
+    ``jti``s (a token replayed to another worker is still refused). Not durable across a crash: as with
+    the in-memory cache, what matters is the tokens' short lifetime."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path, isolation_level=None, timeout=10, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=OFF")
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS seen (iss TEXT, jti TEXT, exp REAL, PRIMARY KEY (iss, jti))"
+        )
+        self._lock = threading.Lock()
+        self._writes = 0
+
+    def first_use(self, iss: str, jti: str, expires_at: float, now: float) -> bool:
+        with self._lock:
+            self._writes += 1
+            if self._writes % 500 == 0:
+                self._conn.execute("DELETE FROM seen WHERE exp < ?", (now,))
+            try:
+                self._conn.execute(
+                    "INSERT INTO seen (iss, jti, exp) VALUES (?, ?, ?)", (iss, jti, expires_at)
+                )
+            except sqlite3.IntegrityError:
+                row = self._conn.execute(
+                    "SELECT exp FROM seen WHERE iss = ? AND jti = ?", (iss, jti)
+                ).fetchone()
+                if row is not None and row[0] < now:  # expired entry not yet purged: a new use
+                    self._conn.execute(
+                        "UPDATE seen SET exp = ? WHERE iss = ? AND jti = ?", (expires_at, iss, jti)
+                    )
+                    return True
+                return False
+            return True
+
+
 class TokenVerifier:
     def __init__(self, settings: Settings, keys: KeyRing) -> None:
         self.trusted = dict(settings.trusted_issuers)
@@ -79,7 +120,9 @@ class TokenVerifier:
         self.skew = settings.clock_skew_s
         self.max_lifetime = settings.max_token_lifetime_s
         self.keys = keys
-        self.replay = ReplayCache()
+        self.replay: ReplayCache | SharedReplayCache = (
+            SharedReplayCache(settings.data_dir / "jti-replay.db") if settings.workers > 1 else ReplayCache()
+        )
 
     @property
     def open_to_loopback(self) -> bool:

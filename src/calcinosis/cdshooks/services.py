@@ -20,6 +20,7 @@ import orjson
 from pydantic import ValidationError
 
 from calcinosis.cdshooks import orders, prefetch
+from calcinosis.cdshooks.cache import CardCache, cache_key
 from calcinosis.cdshooks.cards import CardSettings, Issued, incomplete_card, patient_view_cards
 from calcinosis.cdshooks.discovery import ServiceSpec
 from calcinosis.cdshooks.models import CdsResponse, HookRequest, OrderContext, PatientContext
@@ -45,6 +46,7 @@ class HookDeps:
     store: Store
     http: httpx.AsyncClient
     base_url: str
+    cache: CardCache | None = None
 
 
 @dataclass(frozen=True)
@@ -101,8 +103,27 @@ def _assess(data: list[dict[str, Any]], today: dt.date, pack: KnowledgePack) -> 
 def evaluate(
     spec: ServiceSpec, request: HookRequest, data: prefetch.PatientData, deps: HookDeps, cs: CardSettings
 ) -> Outcome:
-    """The blocking part (runs in a worker thread): read the FHIR data, assess, build cards."""
+    """The blocking part (runs in a worker thread): read the FHIR data, assess, build cards; or take the
+    cards of an identical earlier call from the cache."""
     today = dt.datetime.now(dt.UTC).date()
+    drafts = request.context.get("draftOrders") if spec.orders else None
+    key = cache_key(spec.id, today.isoformat(), deps.pack.content_hash, cs, data.resources, drafts)
+    if deps.cache is not None and (hit := deps.cache.get(key)) is not None:
+        return Outcome(hit[0], hit[1], True)
+    outcome = _evaluate(spec, request, data, deps, cs, today)
+    if deps.cache is not None:
+        deps.cache.put(key, outcome.cards, outcome.input_hash)
+    return outcome
+
+
+def _evaluate(
+    spec: ServiceSpec,
+    request: HookRequest,
+    data: prefetch.PatientData,
+    deps: HookDeps,
+    cs: CardSettings,
+    today: dt.date,
+) -> Outcome:
     if not spec.orders:
         a, h, case = _assess(data.resources, today, deps.pack)
         return Outcome(patient_view_cards(a, cs, has_calcinosis=records_calcinosis(case)), h, True)

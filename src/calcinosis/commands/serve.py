@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import csv
-import logging
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -20,8 +21,6 @@ audit_app = typer.Typer(
 )
 cds_app = typer.Typer(help="CDS Hooks tools.", no_args_is_help=True)
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
 
 class ExportKind(StrEnum):
     AUDIT = "audit"
@@ -31,6 +30,17 @@ class ExportKind(StrEnum):
 class ExportFormat(StrEnum):
     NDJSON = "ndjson"
     CSV = "csv"
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging, with the calcinosis loggers on the same handler (in every worker process)."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["default"]["fmt"] = "%(asctime)s %(levelprefix)s %(name)s: %(message)s"
+    config["loggers"]["calcinosis"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    config["loggers"]["uvicorn"]["level"] = level.upper()
+    return config
 
 
 def serve(
@@ -44,6 +54,9 @@ def serve(
     public_base_url: Annotated[
         str | None, typer.Option(help="External base URL (JWT aud is checked against it).")
     ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="Server processes (one per core).")
+    ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Serve the REST API and the CDS Hooks services (FastAPI on uvicorn)."""
@@ -51,8 +64,11 @@ def serve(
 
     from calcinosis.api import create_app
     from calcinosis.pack import load_pack_cached
+    from calcinosis.settings import settings_env
     from calcinosis.store import open_store
 
+    if log_level.lower() not in ("debug", "info", "warning", "error"):
+        raise InputError(f"--log-level {log_level}: expected debug, info, warning or error")
     issuers = parse_issuer_options(trusted_issuer or [])
     settings = load_settings(
         host=host,
@@ -60,11 +76,10 @@ def serve(
         demo=demo or None,
         trusted_issuers=issuers or None,
         public_base_url=public_base_url,
+        workers=workers,
     )
     pack = load_pack_cached()
     open_store(settings).close()
-    logging.basicConfig(level=log_level.upper(), format=LOG_FORMAT)
-    app = create_app(settings)
     where = f"http://{settings.host}:{settings.port}"
     typer.echo(f"calcinosis-cds serving on {where} (pack {pack.meta.version}, hash {pack.short_hash})")
     typer.echo(f"  API docs {where}/docs · CDS Hooks discovery {where}/cds-services")
@@ -72,7 +87,18 @@ def serve(
         typer.echo(f"  demo patients {where}/demo/patients")
     if not settings.trusted_issuers:
         typer.echo("  no trusted issuer: unsigned calls are accepted from loopback clients only", err=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_level=log_level.lower())
+    common: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "access_log": False,
+        "log_config": log_config(log_level),
+        "log_level": log_level.lower(),
+    }
+    if settings.workers > 1:
+        os.environ.update(settings_env(settings))
+        uvicorn.run("calcinosis.api.app:app_from_env", factory=True, workers=settings.workers, **common)
+    else:
+        uvicorn.run(create_app(settings), **common)
 
 
 def audit_list(
@@ -106,7 +132,7 @@ def audit_list(
 def audit_export(
     kind: Annotated[ExportKind, typer.Option(help="What to export.")] = ExportKind.AUDIT,
     fmt: Annotated[
-        ExportFormat, typer.Option("--format", help="ndjson (full records) or csv.")
+        ExportFormat, typer.Option("--format", help="ndjson (whole records) or csv (no output column).")
     ] = ExportFormat.NDJSON,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File (default stdout).")] = None,
     service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
@@ -126,6 +152,7 @@ def audit_export(
             if fmt is ExportFormat.NDJSON:
                 out.write(orjson.dumps(row).decode() + "\n")
                 continue
+            row.pop("output", None)  # CSV is the index; NDJSON carries the whole output
             row = {k: (orjson.dumps(v).decode() if isinstance(v, dict | list) else v) for k, v in row.items()}
             if writer is None:
                 writer = csv.DictWriter(out, fieldnames=list(row))

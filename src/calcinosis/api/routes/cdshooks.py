@@ -45,7 +45,12 @@ async def call_service(
 ) -> Response:
     spec = discovery.service(service_id)
     deps = services.HookDeps(
-        state.settings, state.pack, state.store, state.http, base_url(request, state.settings)
+        state.settings,
+        state.pack,
+        state.store,
+        state.http,
+        base_url(request, state.settings),
+        state.card_cache,
     )
     out, request_id = await services.call(spec, body, caller, deps)
     return Response(orjson.dumps(out), media_type="application/json", headers={"X-Request-Id": request_id})
