@@ -26,3 +26,18 @@ def is_negated(text: str, start: int) -> bool:
         if len(between.split()) <= _MAX_WORDS:
             return True
     return False
+
+
+def asserted_terms(patterns: list[tuple[re.Pattern[str], str]], text: str) -> set[str]:
+    """Keys of the patterns asserted in ``text``: longest patterns first, each matched span consumed (so
+    "juvenile dermatomyositis" is not also read as "dermatomyositis"), negated mentions not counted."""
+    found: set[str] = set()
+    remaining = text
+    for pattern, key in patterns:
+        matches = list(pattern.finditer(remaining))
+        if not matches:
+            continue
+        if any(not is_negated(remaining, m.start()) for m in matches):
+            found.add(key)
+        remaining = pattern.sub(lambda m: " " * len(m.group(0)), remaining)
+    return found

@@ -9,7 +9,7 @@ from importlib import resources
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from calcinosis.patient.negation import is_negated
+from calcinosis.patient.negation import asserted_terms
 
 
 class LabTerm(BaseModel):
@@ -60,17 +60,7 @@ class LesionVocabulary:
 
     @staticmethod
     def _find(patterns: list[tuple[re.Pattern[str], str]], text: str) -> set[str]:
-        """Terms asserted in the text (longest first; a negated mention does not count)."""
-        found: set[str] = set()
-        remaining = text
-        for pattern, key in patterns:
-            matches = list(pattern.finditer(remaining))
-            if not matches:
-                continue
-            if any(not is_negated(remaining, m.start()) for m in matches):
-                found.add(key)
-            remaining = pattern.sub(lambda m: " " * len(m.group(0)), remaining)
-        return found
+        return asserted_terms(patterns, text)
 
     def features_in(self, text: str) -> set[str]:
         return self._find(self.features, text)

@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from calcinosis.errors import PackError
-from calcinosis.patient.negation import is_negated
+from calcinosis.patient.negation import asserted_terms
 
 ConceptKind = Literal["condition", "event", "medication"]
 
@@ -59,20 +59,11 @@ class Vocabulary:
 
     def find(self, text: str, kind: ConceptKind | None = None) -> set[str]:
         """Concept ids named in free text (longest synonyms first; matched spans are consumed)."""
-        found: set[str] = set()
-        remaining = text
         kinds: list[str] = [kind] if kind else list(self._by_kind)
         patterns = sorted(
             (p for k in kinds for p in self._by_kind.get(k, [])), key=lambda e: -len(e[0].pattern)
         )
-        for pattern, cid in patterns:
-            matches = list(pattern.finditer(remaining))
-            if not matches:
-                continue
-            if any(not is_negated(remaining, m.start()) for m in matches):
-                found.add(cid)
-            remaining = pattern.sub(lambda m: " " * len(m.group(0)), remaining)
-        return found
+        return asserted_terms(patterns, text)
 
     def kind_of(self, concept_id: str) -> ConceptKind | None:
         c = self.concepts.get(concept_id)
