@@ -42,6 +42,9 @@ class Settings(BaseSettings):
         description="External base URL (behind a proxy); JWT `aud` is checked against it. "
         "Default: the URL the request arrived on.",
     )
+    cors_origins: tuple[str, ...] = Field(
+        default=(), description="Browser origins allowed to call (e.g. a CDS Hooks sandbox); none by default."
+    )
     trusted_issuers: dict[str, str] = Field(
         default_factory=dict, description="JWT issuer -> JWKS URL or JWKS file path (the allow-list)."
     )

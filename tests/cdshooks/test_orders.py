@@ -128,3 +128,11 @@ def test_order_context_without_draft_orders_is_refused_when_called(server: LiveS
     r = call(server.url, SIGN, body)
     assert r.status_code == 422
     assert "draftOrders" in r.json()["issue"][0]["diagnostics"]
+
+
+def test_order_select_without_selections_is_refused_when_called(server: LiveServer) -> None:
+    pid = "pt-ssc"
+    body = hook_request("order-select", F.ssc_calcinosis(), pid=pid)
+    r = call(server.url, SELECT, body)
+    assert r.status_code == 422
+    assert "selections" in r.json()["issue"][0]["diagnostics"]

@@ -16,12 +16,13 @@ from typing import Any
 import anyio
 import httpx
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
 from calcinosis import __version__
 from calcinosis.api import outcome
 from calcinosis.api.deps import AppState
-from calcinosis.api.middleware import AccessLog, BodyLimit
+from calcinosis.api.middleware import AccessLog, BodyLimit, CatchAll
 from calcinosis.api.routes import assess, catalogue, cdshooks, demo, health
 from calcinosis.cdshooks.cache import CardCache
 from calcinosis.cdshooks.jwks import KeyRing
@@ -131,7 +132,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     web = _web_router()
     if web is not None:
         app.include_router(web)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # innermost: sees the body first
+    app.add_middleware(CatchAll)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
     app.add_middleware(AccessLog)
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app

@@ -84,13 +84,7 @@ async def _http(_: Request, exc: Exception) -> Response:
     return response
 
 
-async def _unexpected(_: Request, exc: Exception) -> Response:
-    log.error("unexpected error (%s)", type(exc).__name__, exc_info=exc)
-    return outcome(500, "internal error; nothing about the request was recorded")
-
-
 def install(app: FastAPI) -> None:
     app.add_exception_handler(CalcinosisError, _calcinosis)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
-    app.add_exception_handler(Exception, _unexpected)

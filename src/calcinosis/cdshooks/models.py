@@ -76,8 +76,15 @@ class PatientContext(In):
 
 
 class OrderContext(PatientContext):
+    """``order-sign`` context."""
+
     draftOrders: dict[str, Any]
-    selections: list[str] | None = None
+
+
+class OrderSelectContext(OrderContext):
+    """``order-select`` context: the ids of the orders just selected are required too."""
+
+    selections: Annotated[list[NonEmpty], Field(min_length=1)]
 
 
 # ----------------------------------------------------------------------------- response

@@ -23,7 +23,13 @@ from calcinosis.cdshooks import orders, prefetch
 from calcinosis.cdshooks.cache import CardCache, cache_key
 from calcinosis.cdshooks.cards import CardSettings, Issued, incomplete_card, patient_view_cards
 from calcinosis.cdshooks.discovery import ServiceSpec
-from calcinosis.cdshooks.models import CdsResponse, HookRequest, OrderContext, PatientContext
+from calcinosis.cdshooks.models import (
+    CdsResponse,
+    HookRequest,
+    OrderContext,
+    OrderSelectContext,
+    PatientContext,
+)
 from calcinosis.cdshooks.security import Caller
 from calcinosis.engine import assess, knowledge_info
 from calcinosis.engine.results import Assessment
@@ -136,7 +142,11 @@ def _evaluate(
 def check_context(spec: ServiceSpec, request: HookRequest) -> PatientContext:
     if request.hook != spec.hook:
         raise InputError(f"hook '{request.hook}' does not match service '{spec.id}' ({spec.hook})")
-    model = OrderContext if spec.orders else PatientContext
+    contexts: dict[str, type[PatientContext]] = {
+        "order-select": OrderSelectContext,
+        "order-sign": OrderContext,
+    }
+    model = contexts.get(spec.hook, PatientContext)
     try:
         return model.model_validate(request.context)
     except ValidationError as exc:

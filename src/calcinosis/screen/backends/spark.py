@@ -3,7 +3,7 @@
 Same contract and the same two passes as the DuckDB backend, with explicit schemas (no inference pass):
 
 1. selector files read by the JSON source with a typed schema, codings and text matched against the
-   selection tables (small DataFrames, broadcast by Spark);
+   selection tables (written into the plan as literal maps and IN lists: one scan, no joins);
 2. every file read as text; resourceType, subject and id parsed by ``from_json``. Lines that schema
    cannot hold are re-read as VARIANT (``try_parse_json``) so they are classified exactly as DuckDB
    does (not JSON, no known resourceType, no subject). The result is persisted (memory, then disk).
@@ -121,9 +121,8 @@ class SparkBackend(ScreenBackend):
 
     # ------------------------------------------------------------------ pass 1
     def _picked(self, files: tuple[Path, ...], selection: Selection) -> DataFrame:
-        spark = self.spark
         src = (
-            spark.read.schema(SELECTOR_SCHEMA)
+            self.spark.read.schema(SELECTOR_SCHEMA)
             .option("mode", "PERMISSIVE")
             .json(_uris(files))
             .where(F.col("resourceType").isin(*SELECTOR_TYPES))
@@ -140,34 +139,29 @@ class SparkBackend(ScreenBackend):
             )
             .where(F.col("pid").isNotNull())
         )
-        systems = spark.createDataFrame(
-            list(selection.systems), "uri string, set_id string, hierarchical boolean"
-        )
-        keys = spark.createDataFrame(list(selection.keys), "set_id string, key string")
-        families = spark.createDataFrame(list(selection.families), "set_id string, prefix string")
-        coded = (
-            src.select("pid", F.explode("codings").alias("c"))
-            .where(F.col("c.code").isNotNull())
-            .join(F.broadcast(systems), F.trim(F.col("c.system")) == F.col("uri"))
-            .select(
-                "pid",
-                "set_id",
-                F.when(F.col("hierarchical"), F.translate(F.upper(F.trim(F.col("c.code"))), ".", ""))
-                .otherwise(F.upper(F.trim(F.col("c.code"))))
-                .alias("key"),
-            )
-        )
-        by_key = coded.join(F.broadcast(keys), ["set_id", "key"]).select("pid")
-        by_family = (
-            coded.join(F.broadcast(families), "set_id")
-            .where(F.col("key").startswith(F.col("prefix")) & (F.col("key") != F.col("prefix")))
-            .select("pid")
-        )
-        picked = by_key.union(by_family)
+        # The selection tables are small: literal maps and IN lists keep pass 1 a single scan, no joins.
+        set_of = F.create_map(*[F.lit(x) for uri, set_id, _ in selection.systems for x in (uri, set_id)])
+        hierarchical = F.create_map(*[F.lit(x) for uri, _, h in selection.systems for x in (uri, h)])
+        keys = [f"{set_id}|{key}" for set_id, key in selection.keys]
+
+        def coded(c: Column) -> Column:
+            system = F.trim(c["system"])
+            code = F.upper(F.trim(c["code"]))
+            set_id = set_of[system]
+            key = F.when(
+                F.coalesce(hierarchical[system], F.lit(False)), F.translate(code, ".", "")
+            ).otherwise(code)
+            hit = F.concat_ws("|", set_id, key).isin(*keys)
+            for family_set, prefix in selection.families:
+                hit = hit | ((set_id == family_set) & key.startswith(prefix) & (key != prefix))
+            return c["code"].isNotNull() & set_id.isNotNull() & hit
+
+        wanted = F.exists("codings", coded)
         if selection.text_pattern:
             displays = F.array_join(F.transform("codings", lambda c: c["display"]), " | ")
             text = F.concat_ws(" | ", F.col("code_text"), F.col("med_text"), displays)
-            picked = picked.union(src.where(text.rlike(selection.text_pattern)).select("pid"))
+            wanted = wanted | F.coalesce(text.rlike(selection.text_pattern), F.lit(False))
+        picked = src.where(wanted).select("pid")
         return picked.distinct()
 
     # ------------------------------------------------------------------ pass 2
