@@ -28,8 +28,8 @@ from typing import Any
 import httpx
 import jwt
 import orjson
-from cryptography.hazmat.primitives.asymmetric import ec
-from jwt.algorithms import ECAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 PID = "bench-patient"
 
@@ -241,14 +241,19 @@ async def load(
     return run
 
 
-def jwt_verify_us(samples: int = 2000) -> tuple[float, float]:
+def jwt_verify_us(alg: str, samples: int = 1000) -> tuple[float, float]:
     """Median and p95 of one full verification (header, issuer, kid, signature, claims, replay) warm."""
     from calcinosis.cdshooks.jwks import KeyRing
     from calcinosis.cdshooks.security import TokenVerifier
     from calcinosis.settings import load_settings
 
-    key = ec.generate_private_key(ec.SECP384R1())
-    jwk = {**orjson.loads(ECAlgorithm.to_jwk(key.public_key())), "kid": "k1", "alg": "ES384"}
+    key: Any
+    if alg == "ES384":
+        key = ec.generate_private_key(ec.SECP384R1())
+        jwk = {**orjson.loads(ECAlgorithm.to_jwk(key.public_key())), "kid": "k1", "alg": alg}
+    else:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        jwk = {**orjson.loads(RSAAlgorithm.to_jwk(key.public_key())), "kid": "k1", "alg": alg}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "jwks.json"
         path.write_bytes(orjson.dumps({"keys": [jwk]}))
@@ -258,7 +263,7 @@ def jwt_verify_us(samples: int = 2000) -> tuple[float, float]:
             jwt.encode(
                 {"iss": iss, "aud": aud, "iat": now, "exp": now + 300, "jti": str(uuid.uuid4())},
                 key,
-                algorithm="ES384",
+                algorithm=alg,
                 headers={"kid": "k1", "typ": "JWT"},
             )
             for _ in range(samples + 1)
@@ -337,15 +342,18 @@ def main() -> None:
             f"  ratio to discovery: throughput {run.rps / trivial.rps:.2f}x, server p95 "
             f"{pct(run.server_ms)[1] / pct(trivial.server_ms)[1]:.1f}x"
         )
-    med, p95 = jwt_verify_us()
-    print(f"JWT verification (ES384, warm key cache): median {med:.0f} us, p95 {p95:.0f} us")
+    worst = 0.0
+    for alg in ("RS384", "ES384"):
+        med, p95 = jwt_verify_us(alg)
+        worst = max(worst, p95)
+        print(f"JWT verification ({alg}, warm key cache, full check): median {med:.0f} us, p95 {p95:.0f} us")
     for run in (hook, fresh):
         p95_ok = pct(run.server_ms)[1] <= 100
         print(
             f"targets, {run.name}: server p95 <= 100 ms {'met' if p95_ok else 'NOT met'}; "
             f">= 150 req/s {'met' if run.rps >= 150 else 'NOT met'}"
         )
-    print(f"target JWT <= 2 ms: {'met' if p95 <= 2000 else 'NOT met'}")
+    print(f"target JWT <= 2 ms: {'met' if worst <= 2000 else 'NOT met'} (worst p95 {worst:.0f} us)")
 
 
 if __name__ == "__main__":
