@@ -212,7 +212,7 @@ def option_card(o: TherapyOption, a: Assessment, cs: CardSettings) -> Card:
         ["**Sources disagree**", *[f"- {md.esc(c.topic)}: {md.esc(c.handling)}" for c in o.conflicts]]
         if o.conflicts
         else [],
-        md.fact_lines(o.basis.facts, a),
+        md.fact_lines([*o.basis.facts, *(f for r in a.subtype.reasons for f in r.basis.facts)], a),
         md.missing_lines(a, cs.unavailable),
         md.citations(o.basis.sources),
         md.knowledge_footer(a.knowledge),

@@ -12,7 +12,9 @@ from functools import lru_cache
 
 from calcinosis.engine.results import Assessment, Citation, FactUsed, KnowledgeInfo, TherapyOption
 
-_ESCAPES = str.maketrans({**{c: "\\" + c for c in "\\`*_{}[]<>()#+!|~"}, "&": "&amp;", "\r": " ", "\n": " "})
+# What could turn chart text into markup: emphasis, code, links and images ([...]), HTML (<...>), headings,
+# tables and strikethrough. Other punctuation is left alone so the text stays readable where shown raw.
+_ESCAPES = str.maketrans({**{c: "\\" + c for c in "\\`*_[]<>#|~"}, "\r": " ", "\n": " "})
 
 
 @lru_cache(maxsize=8192)
