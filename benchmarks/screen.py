@@ -1,0 +1,214 @@
+"""Population screening: rate and peak memory of each engine against two baselines measured in the same run.
+
+    python benchmarks/screen.py [--sizes 10000 100000] [--million] [--engines duckdb spark] [--work DIR]
+
+For each size a synthetic export is written once (``calcinosis synth``, cached under --work), then each
+measurement runs in its own process while the parent samples that process tree's RSS from /proc:
+
+  scan-duckdb     baseline: DuckDB reading every line of the same files with an explicit schema
+                  (resourceType, subject): the floor any screen pays
+  python-lines    baseline: a plain Python loop over the lines (gzip aware), no parsing
+  python-json     the same loop parsing each line with orjson (what a pure-Python screen would pay)
+  select-<engine> the engine's part of a screen: selection, bad lines, grouping, all groups handed to
+                  Python (no FHIR reader, no assessment)
+  screen-<engine> the whole screen as `calcinosis screen` runs it (reader, engine, outputs, report)
+
+Rates are resources per second (all lines of the export) and export patients per second; ratios are
+against scan-duckdb of the same size. Targets from the issue: at least half the bare-scan rate and at
+least 50,000 resources per second per core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from calcinosis.screen.monitor import tree_rss_kb
+
+CORES = os.cpu_count() or 1
+AS_OF = dt.date(2026, 1, 15)
+
+
+# ---------------------------------------------------------------------- measurements (child side)
+def _files(export: Path) -> list[Path]:
+    from calcinosis.screen.ndjson import find_export_files
+
+    return list(find_export_files(export).all_files)
+
+
+def measure(kind: str, export: Path, out: Path, workers: int | None) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    extra: dict[str, Any] = {}
+    if kind == "scan-duckdb":
+        import duckdb
+
+        files = [str(p) for p in _files(export)]
+        with duckdb.connect() as con:
+            con.execute(f"SET threads = {CORES}")
+            con.execute("SET memory_limit = '384MB'")
+            con.execute("SET preserve_insertion_order = false")
+            rows, subjects = con.execute(
+                "SELECT count(*), count(subject.reference) FROM read_ndjson(?, "
+                "columns = {'resourceType': 'VARCHAR', 'subject': 'STRUCT(reference VARCHAR)'}, ignore_errors = true)",
+                [files],
+            ).fetchall()[0]
+        extra = {"lines": rows, "with_subject": subjects}
+    elif kind in ("python-lines", "python-json"):
+        n = 0
+        for path in _files(export):
+            opener = gzip.open if path.name.endswith(".gz") else open
+            with opener(path, "rb") as handle:
+                for line in handle:
+                    if kind == "python-json":
+                        try:
+                            orjson.loads(line)
+                        except orjson.JSONDecodeError:
+                            pass
+                    n += 1
+        extra = {"lines": n}
+    elif kind.startswith("select-"):
+        from calcinosis.screen.backends import BackendSettings, get_backend
+        from calcinosis.screen.ndjson import find_export_files
+        from calcinosis.screen.selection import load_selection
+
+        backend_class = get_backend(kind.removeprefix("select-"))
+        settings = BackendSettings(threads=CORES, memory_mb=384, work_dir=out)
+        with backend_class(settings) as backend:
+            t0 = time.perf_counter()  # engine start-up (Spark session) is reported with the screen
+            counts = backend.scan(find_export_files(export), load_selection())
+            bad = sum(1 for _ in backend.bad_lines())
+            resources = sum(len(g.resources) for g in backend.groups())
+        extra = {"selected": counts.patients_selected, "grouped_resources": resources, "bad_lines": bad}
+    elif kind.startswith("screen-"):
+        from calcinosis.screen import ScreenOptions, run_screen
+
+        result = run_screen(
+            ScreenOptions(
+                export, out, engine=kind.removeprefix("screen-"), as_of=AS_OF, workers=workers, progress=False
+            )
+        )
+        f = result.figures
+        extra = {
+            "selected": result.counts.patients_selected,
+            "assessed": result.tally.assessed,
+            "engine_s": round(f.scan_seconds, 2),
+            "assess_s": round(f.assess_seconds, 2),
+            "workers": f.workers,
+        }
+    else:
+        raise SystemExit(f"unknown measurement {kind}")
+    return {"seconds": time.perf_counter() - t0, **extra}
+
+
+# ---------------------------------------------------------------------- driver (parent side)
+def run_child(kind: str, export: Path, out: Path, workers: int | None) -> dict[str, Any]:
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    cmd = [sys.executable, __file__, "--measure", kind, "--export", str(export), "--out", str(out)]
+    if workers:
+        cmd += ["--workers", str(workers)]
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, tree_rss_kb(proc.pid))
+        time.sleep(0.05)
+    stdout, stderr = proc.communicate()
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{kind} failed:\n{stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    result.update(wall=time.perf_counter() - started, peak_mb=peak / 1024)
+    shutil.rmtree(out, ignore_errors=True)
+    return result
+
+
+def ensure_export(work: Path, patients: int, seed: int) -> tuple[Path, dict[str, Any]]:
+    export = work / f"export-{patients}-{seed}"
+    stamp = export / "synth.json"
+    if not stamp.exists():
+        from calcinosis.synth import generate_export
+
+        shutil.rmtree(export, ignore_errors=True)
+        t0 = time.perf_counter()
+        summary = generate_export(export, patients, seed)
+        info = {
+            "resources": sum(summary.resources.values()) + sum(summary.bad_lines.values()),
+            "bytes": sum(p.stat().st_size for p in export.glob("*.ndjson")),
+            "synth_seconds": round(time.perf_counter() - t0, 1),
+        }
+        stamp.write_text(json.dumps(info))
+    return export, json.loads(stamp.read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--million", action="store_true", help="also run 1,000,000 patients (long)")
+    parser.add_argument("--engines", nargs="+", default=["duckdb", "spark"])
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "calcinosis-bench")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--no-screen", action="store_true", help="skip the full screens (engine parts only)")
+    parser.add_argument("--measure", help=argparse.SUPPRESS)
+    parser.add_argument("--export", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.measure, args.export, args.out, args.workers)))
+        return
+    sizes = [*args.sizes, *([1_000_000] if args.million else [])]
+    kinds = ["scan-duckdb", "python-lines", "python-json"] + [f"select-{e}" for e in args.engines]
+    if not args.no_screen:
+        kinds += [f"screen-{e}" for e in args.engines]
+    print(f"cores: {CORES}; work: {args.work}")
+    table: dict[tuple[int, str], dict[str, Any]] = {}
+    for n in sizes:
+        export, info = ensure_export(args.work, n, args.seed)
+        print(
+            f"\n== {n:,} patients: {info['resources']:,} lines, {info['bytes'] / 2**20:,.0f} MiB "
+            f"(synth {info['synth_seconds']} s)"
+        )
+        print(
+            f"{'measurement':<16}{'seconds':>9}{'wall':>8}{'res/s':>12}{'res/s/core':>12}{'pat/s':>10}"
+            f"{'peak MiB':>10}{'x scan':>8}  notes"
+        )
+        for kind in kinds:
+            r = run_child(kind, export, args.work / "out", args.workers)
+            table[(n, kind)] = r
+            rate = info["resources"] / r["seconds"]
+            base = table[(n, "scan-duckdb")]["seconds"]
+            notes = {k: v for k, v in r.items() if k not in {"seconds", "wall", "peak_mb"}}
+            print(
+                f"{kind:<16}{r['seconds']:>9.2f}{r['wall']:>8.1f}{rate:>12,.0f}{rate / CORES:>12,.0f}"
+                f"{n / r['seconds']:>10,.0f}{r['peak_mb']:>10,.0f}{base / r['seconds']:>8.2f}  {notes}"
+            )
+    if len(sizes) > 1:
+        print("\n== growth from the smallest to each larger size (time ratio / memory ratio; N ratio)")
+        small = sizes[0]
+        for n in sizes[1:]:
+            for kind in kinds:
+                a, b = table[(small, kind)], table[(n, kind)]
+                print(
+                    f"{kind:<16} N x{n / small:>5.0f}: time x{b['seconds'] / a['seconds']:>6.1f}, "
+                    f"peak memory x{b['peak_mb'] / a['peak_mb']:>5.2f} ({a['peak_mb']:,.0f} -> {b['peak_mb']:,.0f} MiB)"
+                )
+    print("\ntargets: select/screen rate >= 0.5 x scan-duckdb, and >= 50,000 resources/s/core")
+
+
+if __name__ == "__main__":
+    main()
