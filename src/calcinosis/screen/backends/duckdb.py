@@ -83,60 +83,57 @@ class DuckDBBackend(ScreenBackend):
             self._tmp.cleanup()
             self._tmp = None
 
-    # ------------------------------------------------------------------ selection tables
-    def _load_selection(self, selection: Selection) -> None:
-        con = self.con
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE sel_systems (uri VARCHAR, set_id VARCHAR, hierarchical BOOLEAN)"
-        )
-        con.execute("CREATE OR REPLACE TEMP TABLE sel_keys (set_id VARCHAR, key VARCHAR)")
-        con.execute("CREATE OR REPLACE TEMP TABLE sel_families (set_id VARCHAR, prefix VARCHAR)")
-        if selection.systems:
-            con.executemany("INSERT INTO sel_systems VALUES (?, ?, ?)", [list(s) for s in selection.systems])
-        if selection.keys:
-            con.executemany("INSERT INTO sel_keys VALUES (?, ?)", [list(k) for k in selection.keys])
-        if selection.families:
-            con.executemany("INSERT INTO sel_families VALUES (?, ?)", [list(f) for f in selection.families])
-
+    # ------------------------------------------------------------------ pass 1
     def _pick(self, files: tuple[Path, ...], selection: Selection) -> None:
-        text_test = (
-            f"regexp_matches(txt, {sql_text(selection.text_pattern)})" if selection.text_pattern else "false"
+        """Picked patient ids: one typed scan of the selector files, codings unnested once, literal tables."""
+        systems = " ".join(
+            f"WHEN {sql_text(uri)} THEN {sql_text(set_id)}" for uri, set_id, _ in selection.systems
+        )
+        hierarchical = _in_list(tuple(sorted({sid for _, sid, h in selection.systems if h})) or ("",))
+        keys = "[" + ", ".join(sql_text(f"{sid}|{k}") for sid, k in selection.keys) + "]::VARCHAR[]"
+        families = " ".join(
+            f"OR (set_id = {sql_text(sid)} AND starts_with(key, {sql_text(prefix)}) AND key <> {sql_text(prefix)})"
+            for sid, prefix in selection.families
+        )
+        text_test = "false"
+        if selection.text_pattern:
+            text_test = f"""coalesce(regexp_matches(concat_ws(' | ', code_text, med_text,
+                array_to_string(list_transform(codings, lambda c: c.display), ' | ')),
+                {sql_text(selection.text_pattern)}), false)"""
+        self.con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE selector_rows AS
+            SELECT nullif(regexp_extract(subject.reference, {sql_text(PATIENT_REFERENCE_PATTERN)}, 1), '') AS pid,
+                   list_concat(coalesce(code.coding, []), coalesce(medicationCodeableConcept.coding, [])) AS codings,
+                   code.text AS code_text, medicationCodeableConcept.text AS med_text
+            FROM read_ndjson({sql_list(files)}, columns = {SELECTOR_COLUMNS}, ignore_errors = true)
+            WHERE resourceType IN {_in_list(SELECTOR_TYPES)}
+            """
         )
         self.con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE picked AS
-            WITH src AS (
-                SELECT nullif(regexp_extract(subject.reference, {sql_text(PATIENT_REFERENCE_PATTERN)}, 1), '')
-                           AS pid,
-                       list_concat(coalesce(code.coding, []), coalesce(medicationCodeableConcept.coding, []))
-                           AS codings,
-                       code.text AS code_text,
-                       medicationCodeableConcept.text AS med_text
-                FROM read_ndjson({sql_list(files)}, columns = {SELECTOR_COLUMNS}, ignore_errors = true)
-                WHERE resourceType IN {_in_list(SELECTOR_TYPES)}
+            WITH flagged AS (
+                SELECT pid, {text_test} AS by_text,
+                       unnest(CASE WHEN len(codings) = 0 THEN [NULL] ELSE codings END) AS c
+                FROM selector_rows WHERE pid IS NOT NULL
             ),
-            coded AS (
-                SELECT pid, s.set_id,
-                       CASE WHEN s.hierarchical THEN replace(upper(trim(c.code)), '.', '')
-                            ELSE upper(trim(c.code)) END AS key
-                FROM (SELECT pid, unnest(codings) AS c FROM src WHERE pid IS NOT NULL)
-                JOIN sel_systems s ON trim(c.system) = s.uri
-                WHERE c.code IS NOT NULL
+            systemed AS (
+                SELECT pid, by_text, CASE trim(c.system) {systems or "WHEN NULL THEN NULL"} END AS set_id,
+                       upper(trim(c.code)) AS code
+                FROM flagged
             ),
-            texts AS (
-                SELECT pid, concat_ws(' | ', code_text, med_text,
-                                      array_to_string(list_transform(codings, lambda c: c.display), ' | '))
-                           AS txt
-                FROM src WHERE pid IS NOT NULL
+            keyed AS MATERIALIZED (  -- materialised: the optimiser would otherwise copy key into every test
+                SELECT pid, by_text, set_id,
+                       CASE WHEN set_id IN {hierarchical} THEN replace(code, '.', '') ELSE code END AS key
+                FROM systemed
             )
-            SELECT pid FROM coded JOIN sel_keys USING (set_id, key)
-            UNION
-            SELECT pid FROM coded f JOIN sel_families USING (set_id)
-                WHERE starts_with(f.key, prefix) AND f.key <> prefix
-            UNION
-            SELECT pid FROM texts WHERE {text_test}
-            """  # noqa: S608 - built from constants and quoted paths (sql_text)
+            SELECT DISTINCT pid FROM keyed
+            WHERE by_text OR (key IS NOT NULL AND set_id IS NOT NULL
+                              AND (list_contains({keys}, set_id || '|' || key) {families}))
+            """  # noqa: S608 - built from constants and quoted literals (sql_text)
         )
+        self.con.execute("DROP TABLE selector_rows")
 
     # ------------------------------------------------------------------ pass 2
     def _read_lines(self, files: tuple[Path, ...]) -> None:
@@ -169,8 +166,10 @@ class DuckDBBackend(ScreenBackend):
             SELECT filename, rtype, reason,
                    CASE WHEN keep THEN pid END AS pid,
                    CASE WHEN keep THEN id END AS id,
-                   CASE WHEN keep OR reason IS NOT NULL THEN json END AS json
+                   CASE WHEN keep OR reason IS NOT NULL THEN json::VARCHAR END AS json,
+                   count(*) AS n
             FROM (SELECT *, reason IS NULL AND pid IN (SELECT pid FROM picked) AS keep FROM marked)
+            GROUP BY ALL
             """  # noqa: S608 - built from constants and quoted paths (sql_text)
         )
 
@@ -188,7 +187,6 @@ class DuckDBBackend(ScreenBackend):
         files = export.all_files
         if not files:
             raise InputError(f"{export.root}: no NDJSON files to read")
-        self._load_selection(selection)
         selector_files = export.files_of(SELECTOR_TYPES)
         if selector_files:
             self._pick(selector_files, selection)
@@ -198,11 +196,11 @@ class DuckDBBackend(ScreenBackend):
         con = self.con
         by_type = dict(
             con.execute(
-                "SELECT rtype, count(*) FROM lines WHERE reason IS NULL GROUP BY rtype ORDER BY rtype"
+                "SELECT rtype, sum(n) FROM lines WHERE reason IS NULL GROUP BY rtype ORDER BY rtype"
             ).fetchall()
         )
         (selected, kept) = con.execute(
-            "SELECT count(DISTINCT pid), count(*) FROM lines WHERE pid IS NOT NULL"
+            "SELECT count(DISTINCT pid), coalesce(sum(n), 0) FROM lines WHERE pid IS NOT NULL"
         ).fetchall()[0]
         self._recover_not_json()
         return ScanCounts(
@@ -221,7 +219,7 @@ class DuckDBBackend(ScreenBackend):
         con = self.con
         con.execute("CREATE OR REPLACE TEMP TABLE not_json (filename VARCHAR, line VARCHAR)")
         counts = con.execute(
-            "SELECT filename, count(*) FROM lines WHERE reason = ? GROUP BY filename ORDER BY filename",
+            "SELECT filename, sum(n) FROM lines WHERE reason = ? GROUP BY filename ORDER BY filename",
             [BadLineReason.NOT_JSON.value],
         ).fetchall()
         for filename, expected in counts:
@@ -249,16 +247,16 @@ class DuckDBBackend(ScreenBackend):
         """Every set-aside line, ordered by file name, reason and text (the same order in every engine)."""
         cur = self.con.execute(
             """
-            SELECT regexp_extract(filename, '[^/]+$', 0) AS file, reason, rtype, json::VARCHAR AS json FROM lines
+            SELECT regexp_extract(filename, '[^/]+$', 0) AS file, reason, rtype, json, unnest(range(n)) FROM lines
             WHERE reason IS NOT NULL AND reason <> ?
             UNION ALL
-            SELECT regexp_extract(filename, '[^/]+$', 0), ?, NULL, line FROM not_json
+            SELECT regexp_extract(filename, '[^/]+$', 0), ?, NULL, line, 0 FROM not_json
             ORDER BY file, reason, json
             """,
             [BadLineReason.NOT_JSON.value, BadLineReason.NOT_JSON.value],
         )
         while rows := cur.fetchmany(FETCH_ROWS):
-            for file, reason, rtype, text in rows:
+            for file, reason, rtype, text, _ in rows:
                 why = BadLineReason(reason)
                 detail = (
                     describe(why, rtype) if text is not None else "the line could not be read (too long?)"
@@ -268,12 +266,12 @@ class DuckDBBackend(ScreenBackend):
     def groups(self) -> Iterator[PatientGroup]:
         rank = "CASE rtype " + " ".join(f"WHEN '{t}' THEN {i}" for t, i in TYPE_RANK.items()) + " END"
         cur = self.con.execute(
-            f"SELECT pid, json FROM lines WHERE pid IS NOT NULL ORDER BY pid, {rank}, coalesce(id, ''), json"  # noqa: S608
+            f"SELECT pid, json, unnest(range(n)) FROM lines WHERE pid IS NOT NULL ORDER BY pid, {rank}, coalesce(id, ''), json"  # noqa: S608
         )
         current: str | None = None
         resources: list[bytes] = []
         while rows := cur.fetchmany(FETCH_ROWS):
-            for pid, text in rows:
+            for pid, text, _ in rows:
                 if pid != current:
                     if current is not None:
                         yield PatientGroup(current, tuple(resources))
