@@ -6,7 +6,7 @@ as the client saw it) for both endpoints and their ratio, all measured in this r
 verification with a warm key cache. Targets (docs/cds-hooks.md): patient-view p95 <= 100 ms server-side,
 >= 150 requests/s on 2 cores, JWT verification <= 2 ms.
 
-    python benchmarks/service.py [--requests 2000] [--concurrency 4] [--workers 1]
+    python benchmarks/service.py [--requests 2000] [--concurrency 4] [--workers 1] [--engine-processes 2]
 """
 
 from __future__ import annotations
@@ -134,13 +134,15 @@ def free_port() -> int:
         return port
 
 
-def start_server(workdir: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(workdir: Path, workers: int, engines: int) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CALCINOSIS_")}
     env["CALCINOSIS_DATA_DIR"] = str(workdir)
     cmd = [sys.executable, "-m", "calcinosis", "serve", "--port", str(port), "--log-level", "warning"]
     if workers > 1:
         cmd += ["--workers", str(workers)]
+    if engines:
+        cmd += ["--engine-processes", str(engines)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -288,10 +290,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
+    parser.add_argument("--engine-processes", type=int, default=2, help="assessment processes (0: threads)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_server(Path(tmp), args.workers)
+        proc, url = start_server(Path(tmp), args.workers, args.engine_processes)
         try:
             path = "/cds-services/calcinosis-patient-view"
             trivial = asyncio.run(
@@ -333,7 +336,7 @@ def main() -> None:
             proc.wait(timeout=30)
     print(
         f"loopback, {args.requests} requests per endpoint, concurrency {args.concurrency}, "
-        f"{args.workers} worker(s), {os.cpu_count()} CPUs"
+        f"{args.workers} server process(es), {args.engine_processes} engine process(es), {os.cpu_count()} CPUs"
     )
     print(trivial.line())
     for run in (hook, fresh):

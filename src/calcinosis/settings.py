@@ -35,7 +35,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir, description="Where the SQLite store lives.")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
-    workers: int = Field(default=1, ge=1, le=64, description="Server processes (one per core).")
+    workers: int = Field(default=1, ge=1, le=64, description="Server processes.")
+    engine_processes: int = Field(
+        default=0, ge=0, le=64, description="Assess in this many processes (0: in a thread of the server)."
+    )
     demo: bool = Field(default=False, description="Serve the example patients for demonstration.")
     public_base_url: str | None = Field(
         default=None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 
@@ -168,3 +169,15 @@ def test_a_repeat_call_gets_the_same_cards_with_fresh_uuids_when_the_chart_is_re
     assert [c["summary"] for c in first] == [c["summary"] for c in second]
     assert [c["detail"] for c in first] == [c["detail"] for c in second]
     assert not {c["uuid"] for c in first} & {c["uuid"] for c in second}
+
+
+def test_engine_processes_give_the_same_cards_when_assessing_out_of_process(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    body = hook_request("patient-view", F.calciphylaxis_on_dialysis("pt-proc"), pid="pt-proc")
+    in_thread = call(server.url, PV, body).json()["cards"]
+    with LiveServer(tmp_path, args=["--engine-processes", "1"]) as pooled:
+        out_of_process = call(pooled.url, PV, body).json()["cards"]
+    assert [(c["summary"], c["indicator"], c["detail"]) for c in out_of_process] == [
+        (c["summary"], c["indicator"], c["detail"]) for c in in_thread
+    ]

@@ -26,6 +26,7 @@ from calcinosis.api.middleware import AccessLog, BodyLimit, CatchAll
 from calcinosis.api.routes import assess, catalogue, cdshooks, demo, health
 from calcinosis.cdshooks.cache import CardCache
 from calcinosis.cdshooks.jwks import KeyRing
+from calcinosis.cdshooks.pool import start_pool
 from calcinosis.cdshooks.security import TokenVerifier
 from calcinosis.pack.loader import load_pack_cached
 from calcinosis.patient.models import Case
@@ -70,10 +71,14 @@ def _lifespan(settings: Settings) -> Any:
             verifier,
             demo.demo_cases() if settings.demo else {},
             CardCache(settings.card_cache_size),
+            await anyio.to_thread.run_sync(start_pool, settings.engine_processes),
         )
         try:
             yield
         finally:
+            pool = app.state.calcinosis.engine_pool
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
             await http.aclose()
             await anyio.to_thread.run_sync(store.close)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,6 +26,7 @@ class AppState:
     verifier: TokenVerifier
     demo_cases: dict[str, Path] = field(default_factory=dict)
     card_cache: CardCache | None = None
+    engine_pool: Executor | None = None
 
 
 def get_state(request: Request) -> AppState:

@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
 import time
 import uuid
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
 import httpx
-import orjson
 from pydantic import ValidationError
 
-from calcinosis.cdshooks import orders, prefetch
+from calcinosis.cdshooks import prefetch
 from calcinosis.cdshooks.cache import CardCache, cache_key
-from calcinosis.cdshooks.cards import CardSettings, Issued, incomplete_card, patient_view_cards
+from calcinosis.cdshooks.cards import CardSettings, Issued, incomplete_card
+from calcinosis.cdshooks.compute import Outcome, compute, digest
 from calcinosis.cdshooks.discovery import ServiceSpec
 from calcinosis.cdshooks.models import (
     CdsResponse,
@@ -31,14 +31,9 @@ from calcinosis.cdshooks.models import (
     PatientContext,
 )
 from calcinosis.cdshooks.security import Caller
-from calcinosis.engine import assess, knowledge_info
-from calcinosis.engine.results import Assessment
+from calcinosis.engine import knowledge_info
 from calcinosis.errors import InputError
-from calcinosis.fhir.context import LESION_CONCEPTS
-from calcinosis.inputs import read_patient
 from calcinosis.pack.knowledge import KnowledgePack
-from calcinosis.patient.codes import load_vocabulary
-from calcinosis.patient.models import Case, InputIssue
 from calcinosis.settings import Settings
 from calcinosis.store import AuditEntry, Store
 
@@ -53,90 +48,36 @@ class HookDeps:
     http: httpx.AsyncClient
     base_url: str
     cache: CardCache | None = None
+    pool: Executor | None = None
 
 
-@dataclass(frozen=True)
-class Outcome:
-    cards: Issued
-    input_hash: str
-    complete: bool
-
-
-def as_bundle(resources: list[dict[str, Any]]) -> dict[str, Any]:
-    unique: dict[tuple[Any, Any], dict[str, Any]] = {}
-    for i, r in enumerate(resources):
-        key = (r.get("resourceType"), r.get("id")) if isinstance(r.get("id"), str) else ("#", i)
-        unique[key] = r
-    return {
-        "resourceType": "Bundle",
-        "type": "collection",
-        "entry": [{"resource": r} for r in unique.values()],
-    }
-
-
-def read_bundle(resources: list[dict[str, Any]], today: dt.date) -> tuple[Case, list[InputIssue]]:
-    try:
-        return read_patient(as_bundle(resources), as_of=today)
-    except InputError:
-        raise
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
-        raise InputError(f"patient data could not be read ({type(exc).__name__})") from exc
-
-
-def digest(*parts: Any) -> str:
-    return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
-def records_calcinosis(case: Case) -> bool:
-    """The record holds calcinosis: a lesion, or a current calcinosis or calciphylaxis diagnosis."""
-    if case.lesions:
-        return True
-    vocab = load_vocabulary()
-    for cond in case.conditions:
-        if cond.status not in ("active", "recurrence", "relapse"):
-            continue
-        found = {cond.concept} if cond.concept else vocab.concepts_in_text(cond.text, "condition")
-        if vocab.implied(found) & LESION_CONCEPTS:
-            return True
-    return False
-
-
-def _assess(data: list[dict[str, Any]], today: dt.date, pack: KnowledgePack) -> tuple[Assessment, str, Case]:
-    case, issues = read_bundle(data, today)
-    return assess(case, pack, issues=issues, as_of=today), digest(case.model_dump(mode="json")), case
-
-
-def evaluate(
-    spec: ServiceSpec, request: HookRequest, data: prefetch.PatientData, deps: HookDeps, cs: CardSettings
-) -> Outcome:
-    """The blocking part (runs in a worker thread): read the FHIR data, assess, build cards; or take the
-    cards of an identical earlier call from the cache."""
-    today = dt.datetime.now(dt.UTC).date()
-    drafts = request.context.get("draftOrders") if spec.orders else None
-    key = cache_key(spec.id, today.isoformat(), deps.pack.content_hash, cs, data.resources, drafts)
-    if deps.cache is not None and (hit := deps.cache.get(key)) is not None:
-        return Outcome(hit[0], hit[1], True)
-    outcome = _evaluate(spec, request, data, deps, cs, today)
-    if deps.cache is not None:
-        deps.cache.put(key, outcome.cards, outcome.input_hash)
-    return outcome
-
-
-def _evaluate(
+async def _cards(
     spec: ServiceSpec,
     request: HookRequest,
     data: prefetch.PatientData,
     deps: HookDeps,
     cs: CardSettings,
-    today: dt.date,
+    timeout: float,
 ) -> Outcome:
-    if not spec.orders:
-        a, h, case = _assess(data.resources, today, deps.pack)
-        return Outcome(patient_view_cards(a, cs, has_calcinosis=records_calcinosis(case)), h, True)
-    drafts = orders.draft_resources(request.context["draftOrders"])
-    base, _, _ = _assess(orders.without_drafts(data.resources, drafts), today, deps.pack)
-    with_, h, _ = _assess([*orders.without_drafts(data.resources, drafts), *drafts], today, deps.pack)
-    return Outcome(orders.order_cards(base, with_, drafts, cs, deps.pack), h, True)
+    """Cards for this call: from the cache when an identical call was answered, else computed in the
+    engine pool (or a thread), within ``timeout``."""
+    today = dt.datetime.now(dt.UTC).date()
+    drafts = request.context.get("draftOrders") if spec.orders else None
+    key = cache_key(spec.id, today.isoformat(), deps.pack.content_hash, cs, data.resources, drafts)
+    if deps.cache is not None and (hit := deps.cache.get(key)) is not None:
+        return Outcome(hit[0], hit[1], True)
+    if deps.pool is not None:
+        job = asyncio.wrap_future(deps.pool.submit(compute, spec.id, drafts, data.resources, cs, today))
+    else:
+        job = asyncio.ensure_future(
+            anyio.to_thread.run_sync(
+                compute, spec.id, drafts, data.resources, cs, today, deps.pack, abandon_on_cancel=True
+            )
+        )
+    outcome = await asyncio.wait_for(job, timeout=timeout)
+    if deps.cache is not None:
+        deps.cache.put(key, outcome.cards, outcome.input_hash)
+    return outcome
 
 
 def check_context(spec: ServiceSpec, request: HookRequest) -> PatientContext:
@@ -186,10 +127,7 @@ async def call(
         )
     else:
         try:
-            outcome = await asyncio.wait_for(
-                anyio.to_thread.run_sync(evaluate, spec, request, data, deps, cs, abandon_on_cancel=True),
-                timeout=max(deadline - time.monotonic(), 0.001),
-            )
+            outcome = await _cards(spec, request, data, deps, cs, max(deadline - time.monotonic(), 0.001))
         except TimeoutError:
             outcome = _incomplete(deps, cs, [], "the assessment did not finish within the time budget")
     body = CdsResponse(cards=outcome.cards.cards).wire()

@@ -54,8 +54,9 @@ def serve(
     public_base_url: Annotated[
         str | None, typer.Option(help="External base URL (JWT aud is checked against it).")
     ] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, max=64, help="Server processes (one per core).")
+    workers: Annotated[int | None, typer.Option(min=1, max=64, help="Server processes.")] = None,
+    engine_processes: Annotated[
+        int | None, typer.Option(min=0, max=64, help="Assessment processes (e.g. one per core; 0: threads).")
     ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
@@ -77,6 +78,7 @@ def serve(
         trusted_issuers=issuers or None,
         public_base_url=public_base_url,
         workers=workers,
+        engine_processes=engine_processes,
     )
     pack = load_pack_cached()
     open_store(settings).close()
@@ -87,7 +89,10 @@ def serve(
         typer.echo(f"  demo patients {where}/demo/patients")
     if not settings.trusted_issuers:
         typer.echo("  no trusted issuer: unsigned calls are accepted from loopback clients only", err=True)
+    from calcinosis.api.protocol import NoDelayH11Protocol
+
     common: dict[str, Any] = {
+        "http": NoDelayH11Protocol,
         "host": settings.host,
         "port": settings.port,
         "access_log": False,

@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from calcinosis.api.deps import CallerDep, StateDep
 from calcinosis.api.outcome import FHIR_JSON
-from calcinosis.cdshooks.services import digest
+from calcinosis.cdshooks.compute import digest
 from calcinosis.engine import assess
 from calcinosis.engine.results import Assessment
 from calcinosis.errors import InputError

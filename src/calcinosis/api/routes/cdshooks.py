@@ -51,6 +51,7 @@ async def call_service(
         state.http,
         base_url(request, state.settings),
         state.card_cache,
+        state.engine_pool,
     )
     out, request_id = await services.call(spec, body, caller, deps)
     return Response(orjson.dumps(out), media_type="application/json", headers={"X-Request-Id": request_id})
