@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import time
 import uuid
-from concurrent.futures import Executor
+from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,8 @@ from calcinosis.errors import InputError
 from calcinosis.pack.knowledge import KnowledgePack
 from calcinosis.settings import Settings
 from calcinosis.store import AuditEntry, Store
+
+log = logging.getLogger("calcinosis.cdshooks")
 
 ENGINE_RESERVE_S = 0.25  # of the budget kept for assessing once data has arrived
 
@@ -66,15 +69,17 @@ async def _cards(
     key = cache_key(spec.id, today.isoformat(), deps.pack.content_hash, cs, data.resources, drafts)
     if deps.cache is not None and (hit := deps.cache.get(key)) is not None:
         return Outcome(hit[0], hit[1], True)
+    args = (spec.id, drafts, data.resources, cs, today)
+    end = time.monotonic() + timeout
+    outcome: Outcome | None = None
     if deps.pool is not None:
-        job = asyncio.wrap_future(deps.pool.submit(compute, spec.id, drafts, data.resources, cs, today))
-    else:
-        job = asyncio.ensure_future(
-            anyio.to_thread.run_sync(
-                compute, spec.id, drafts, data.resources, cs, today, deps.pack, abandon_on_cancel=True
-            )
-        )
-    outcome = await asyncio.wait_for(job, timeout=timeout)
+        try:
+            outcome = await asyncio.wait_for(asyncio.wrap_future(deps.pool.submit(compute, *args)), timeout)
+        except BrokenExecutor:
+            log.error("engine processes broken; assessing in a thread (restart the service)")
+    if outcome is None:
+        in_thread = anyio.to_thread.run_sync(compute, *args, deps.pack, abandon_on_cancel=True)
+        outcome = await asyncio.wait_for(in_thread, max(end - time.monotonic(), 0.001))
     if deps.cache is not None:
         deps.cache.put(key, outcome.cards, outcome.input_hash)
     return outcome
