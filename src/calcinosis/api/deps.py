@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import httpx
 from fastapi import Depends, Request
@@ -56,7 +56,3 @@ async def require_caller(request: Request, state: StateDep) -> Caller:
 
 
 CallerDep = Annotated[Caller, Depends(require_caller)]
-
-
-def json_of(model: Any) -> Any:
-    return model.model_dump(mode="json", exclude_none=True)
