@@ -10,8 +10,10 @@ from calcinosis.store.base import Store
 def open_store(settings: Settings) -> Store:
     url = settings.database_url
     if settings.uses_postgres and url:
-        from calcinosis.store.postgres import PostgresStore
-
+        try:
+            from calcinosis.store.postgres import PostgresStore
+        except ImportError as exc:
+            raise StoreError("store: PostgreSQL needs psycopg: pip install 'calcinosis-cds[postgres]'") from exc
         return PostgresStore(url)
     if url and not url.startswith("sqlite:///"):
         raise StoreError("store: CALCINOSIS_DATABASE_URL must start with postgresql:// or sqlite:///")
