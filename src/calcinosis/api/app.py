@@ -28,6 +28,7 @@ from calcinosis.cdshooks.cache import CardCache
 from calcinosis.cdshooks.jwks import KeyRing
 from calcinosis.cdshooks.pool import start_pool
 from calcinosis.cdshooks.security import TokenVerifier
+from calcinosis.pack.knowledge import KnowledgePack
 from calcinosis.pack.loader import load_pack_cached
 from calcinosis.patient.models import Case
 from calcinosis.settings import Settings, load_settings
@@ -48,10 +49,20 @@ FHIR_INPUT_SCHEMA: dict[str, Any] = {
 }
 
 
+def _warm(pack: KnowledgePack) -> None:
+    """Load the vocabularies and templates the first call would otherwise pay for."""
+    from calcinosis.cdshooks.prefetch import prefetch_templates
+    from calcinosis.engine import assess
+
+    prefetch_templates()
+    assess(Case(), pack)
+
+
 def _lifespan(settings: Settings) -> Any:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pack = load_pack_cached()
+        await anyio.to_thread.run_sync(_warm, pack)
         store = await anyio.to_thread.run_sync(open_store, settings)
         http = httpx.AsyncClient(
             follow_redirects=False, trust_env=False, timeout=settings.fhir_timeout_ms / 1000
