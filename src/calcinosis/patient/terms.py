@@ -9,7 +9,7 @@ from importlib import resources
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from calcinosis.patient.negation import asserted_terms
+from calcinosis.patient.matching import TermMatcher
 
 
 class LabTerm(BaseModel):
@@ -50,23 +50,14 @@ class LabVocabulary:
 
 class LesionVocabulary:
     def __init__(self, features: dict[str, list[str]], sites: dict[str, list[str]]) -> None:
-        self.features = self._compile(features)
-        self.sites = self._compile(sites)
-
-    @staticmethod
-    def _compile(table: dict[str, list[str]]) -> list[tuple[re.Pattern[str], str]]:
-        pairs = sorted(((w, k) for k, words in table.items() for w in (*words, k)), key=lambda e: -len(e[0]))
-        return [(re.compile(r"(?<![\w-])" + re.escape(w) + r"(?![\w-])", re.IGNORECASE), k) for w, k in pairs]
-
-    @staticmethod
-    def _find(patterns: list[tuple[re.Pattern[str], str]], text: str) -> set[str]:
-        return asserted_terms(patterns, text)
+        self.features = TermMatcher([(w, k) for k, words in features.items() for w in (*words, k)])
+        self.sites = TermMatcher([(w, k) for k, words in sites.items() for w in (*words, k)])
 
     def features_in(self, text: str) -> set[str]:
-        return self._find(self.features, text)
+        return self.features.find(text)
 
     def sites_in(self, text: str) -> set[str]:
-        return self._find(self.sites, text)
+        return self.sites.find(text)
 
 
 def _data(name: str) -> object:

@@ -6,7 +6,6 @@ contain (so "juvenile dermatomyositis" is not also read as plain "dermatomyositi
 
 from __future__ import annotations
 
-import re
 from functools import cache
 from importlib import resources
 from typing import Literal
@@ -15,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from calcinosis.errors import PackError
-from calcinosis.patient.negation import asserted_terms
+from calcinosis.patient.matching import TermMatcher
 
 ConceptKind = Literal["condition", "event", "medication"]
 
@@ -36,14 +35,12 @@ class Vocabulary:
             for parent in c.implies:
                 if parent not in self.concepts:
                     raise PackError(f"concepts.yaml: {c.id}.implies: unknown concept '{parent}'")
-        entries = sorted(
-            ((syn.lower(), c.id) for c in concepts for syn in (c.id.replace("-", " "), *c.synonyms)),
-            key=lambda e: -len(e[0]),
-        )
-        self._by_kind: dict[str, list[tuple[re.Pattern[str], str]]] = {}
-        for syn, cid in entries:
-            pattern = re.compile(r"(?<![\w-])" + re.escape(syn) + r"(?![\w-])", re.IGNORECASE)
-            self._by_kind.setdefault(self.concepts[cid].kind, []).append((pattern, cid))
+        terms = [(syn, c.id) for c in concepts for syn in (c.id.replace("-", " "), *c.synonyms)]
+        kinds = {c.kind for c in concepts}
+        self._all = TermMatcher(terms)
+        self._by_kind = {
+            k: TermMatcher([(s, cid) for s, cid in terms if self.concepts[cid].kind == k]) for k in kinds
+        }
 
     def expand(self, concept_ids: set[str]) -> set[str]:
         """The concepts plus everything they imply, transitively."""
@@ -58,12 +55,9 @@ class Vocabulary:
         return out
 
     def find(self, text: str, kind: ConceptKind | None = None) -> set[str]:
-        """Concept ids named in free text (longest synonyms first; matched spans are consumed)."""
-        kinds: list[str] = [kind] if kind else list(self._by_kind)
-        patterns = sorted(
-            (p for k in kinds for p in self._by_kind.get(k, [])), key=lambda e: -len(e[0].pattern)
-        )
-        return asserted_terms(patterns, text)
+        """Concept ids asserted in free text (longest synonyms first; negated mentions skipped)."""
+        matcher = self._all if kind is None else self._by_kind.get(kind)
+        return matcher.find(text) if matcher else set()
 
     def kind_of(self, concept_id: str) -> ConceptKind | None:
         c = self.concepts.get(concept_id)
