@@ -13,9 +13,12 @@ measurement runs in its own process while the parent samples that process tree's
                   Python (no FHIR reader, no assessment)
   screen-<engine> the whole screen as `calcinosis screen` runs it (reader, engine, outputs, report)
 
-Rates are resources per second (all lines of the export) and export patients per second; ratios are
-against scan-duckdb of the same size. Targets from the issue: at least half the bare-scan rate and at
-least 50,000 resources per second per core.
+Columns: `seconds` is the measured section's wall time (engine start-up excluded, see the screen rows
+for it); `cpu s` is the whole child process tree's user+system CPU time (start-up included), which the
+load of other processes on a shared machine hardly changes; `res/s` and `res/cpu-s` are lines of the
+export per wall second and per CPU second (= per core); `x scan` and `x scan cpu` are the rates relative
+to scan-duckdb of the same size. Targets from the issue: at least half the bare-scan rate and at least
+50,000 resources per second per core. `--repeat N` keeps the fastest of N runs.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import datetime as dt
 import gzip
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -120,6 +124,7 @@ def run_child(kind: str, export: Path, out: Path, workers: int | None) -> dict[s
     if workers:
         cmd += ["--workers", str(workers)]
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     peak = 0
@@ -129,8 +134,10 @@ def run_child(kind: str, export: Path, out: Path, workers: int | None) -> dict[s
     stdout, stderr = proc.communicate()
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{kind} failed:\n{stderr[-2000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
-    result.update(wall=time.perf_counter() - started, peak_mb=peak / 1024)
+    result.update(wall=time.perf_counter() - started, peak_mb=peak / 1024, cpu=cpu)
     shutil.rmtree(out, ignore_errors=True)
     return result
 
@@ -163,6 +170,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "calcinosis-bench")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; the fastest is kept")
     parser.add_argument("--no-screen", action="store_true", help="skip the full screens (engine parts only)")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--export", type=Path, help=argparse.SUPPRESS)
@@ -184,18 +192,21 @@ def main() -> None:
             f"(synth {info['synth_seconds']} s)"
         )
         print(
-            f"{'measurement':<16}{'seconds':>9}{'wall':>8}{'res/s':>12}{'res/s/core':>12}{'pat/s':>10}"
-            f"{'peak MiB':>10}{'x scan':>8}  notes"
+            f"{'measurement':<16}{'seconds':>9}{'cpu s':>8}{'res/s':>11}{'res/cpu-s':>11}{'pat/s':>9}"
+            f"{'peak MiB':>9}{'x scan':>8}{'x scan cpu':>11}  notes"
         )
         for kind in kinds:
-            r = run_child(kind, export, args.work / "out", args.workers)
+            runs = [run_child(kind, export, args.work / "out", args.workers) for _ in range(args.repeat)]
+            r = min(runs, key=lambda x: x["seconds"])  # best of N: the machine is shared
+            r["peak_mb"] = max(x["peak_mb"] for x in runs)
             table[(n, kind)] = r
             rate = info["resources"] / r["seconds"]
-            base = table[(n, "scan-duckdb")]["seconds"]
-            notes = {k: v for k, v in r.items() if k not in {"seconds", "wall", "peak_mb"}}
+            base = table[(n, "scan-duckdb")]
+            notes = {k: v for k, v in r.items() if k not in {"seconds", "wall", "peak_mb", "cpu"}}
             print(
-                f"{kind:<16}{r['seconds']:>9.2f}{r['wall']:>8.1f}{rate:>12,.0f}{rate / CORES:>12,.0f}"
-                f"{n / r['seconds']:>10,.0f}{r['peak_mb']:>10,.0f}{base / r['seconds']:>8.2f}  {notes}"
+                f"{kind:<16}{r['seconds']:>9.2f}{r['cpu']:>8.1f}{rate:>11,.0f}{info['resources'] / r['cpu']:>11,.0f}"
+                f"{n / r['seconds']:>9,.0f}{r['peak_mb']:>9,.0f}{base['seconds'] / r['seconds']:>8.2f}"
+                f"{base['cpu'] / r['cpu']:>11.2f}  {notes}"
             )
     if len(sizes) > 1:
         print("\n== growth from the smallest to each larger size (time ratio / memory ratio; N ratio)")

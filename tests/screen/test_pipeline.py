@@ -174,3 +174,18 @@ def test_results_do_not_depend_on_the_number_of_workers_when_pooled(
     assert (tmp_path / "w2" / "assessments.ndjson").read_bytes() == small_screen.files[
         "assessments"
     ].read_bytes()
+
+
+def test_a_duplicated_line_reaches_the_reader_twice_when_exported_twice(tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    patient = '{"resourceType":"Patient","id":"twice","gender":"male"}\n'
+    (export / "Patient.ndjson").write_text(patient + patient)
+    condition = '{"resourceType":"Condition","id":"c","code":{"text":"CKD"},"subject":{"reference":"Patient/twice"}}\n'
+    (export / "Condition.ndjson").write_text(condition + condition)
+    result = run_screen(ScreenOptions(export, tmp_path / "out", progress=False))
+    assert result.counts.resources_by_type == {"Condition": 2, "Patient": 2}
+    assert result.not_assessable == 1
+    record = orjson.loads((tmp_path / "out" / "quarantine" / "patients.ndjson").read_bytes())
+    assert "more than one Patient" in record["detail"]
+    assert len(orjson.loads(record["line"])["entry"]) == 4

@@ -65,6 +65,7 @@ def summary_row(patient_id: str, a: Assessment, resources: int) -> tuple[dict[st
         "alerts": [al.id for al in a.alerts],
         "alerts_critical": sum(1 for al in a.alerts if al.severity == "critical"),
         "input_issues": len(a.input_issues),
+        "lesion_facts": sum(1 for f in a.facts_used if f.kind == "lesion"),
     }
     return row, labels
 

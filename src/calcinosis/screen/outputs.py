@@ -34,6 +34,7 @@ PARQUET_COLUMNS: dict[str, str] = {
     "alerts": "VARCHAR[]",
     "alerts_critical": "INTEGER",
     "input_issues": "INTEGER",
+    "lesion_facts": "INTEGER",
 }
 
 
@@ -50,6 +51,7 @@ class Tally:
     avoid: Counter[str] = field(default_factory=Counter)
     alerts: Counter[str] = field(default_factory=Counter)
     critical_patients: int = 0
+    with_lesion: int = 0
     labels: dict[str, str] = field(default_factory=dict)
 
     def add(self, row: dict[str, Any], labels: dict[str, str]) -> None:
@@ -64,6 +66,7 @@ class Tally:
         self.avoid.update(row["therapies_avoid"])
         self.alerts.update(row["alerts"])
         self.critical_patients += 1 if row["alerts_critical"] else 0
+        self.with_lesion += 1 if row["lesion_facts"] else 0
         for key, text in labels.items():
             self.labels.setdefault(key, text)
 

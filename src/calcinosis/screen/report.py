@@ -19,6 +19,13 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}.note{color:#555;font-si
 .warn{color:#b3261e;font-weight:600}.empty{color:#777}
 """
 
+SUBTYPE_NOTE = (
+    '<p class="note">Every picked patient is assessed as <code>calcinosis assess</code> would assess them. '
+    "The engine names the subtype calcinosis would most likely be in that patient; for patients picked for "
+    "their risk context alone (kidney or connective tissue disease, no recorded lesion) it is not a "
+    "diagnosis. The overview counts the assessments that used a recorded lesion.</p>"
+)
+
 
 @dataclass
 class RunFigures:
@@ -64,6 +71,7 @@ def render_report(
             ("Resources read", f"{counts.resources_read:,}"),
             ("Patients picked for screening", f"{counts.patients_selected:,}"),
             ("Patients assessed", f"{n:,}"),
+            ("Assessed patients whose assessment used a recorded lesion", f"{tally.with_lesion:,}"),
             ("Patients the FHIR reader could not assess", f"{not_assessable:,}"),
             ("Lines and patients set aside (quarantine/)", f"{set_aside:,}"),
             ("Patients with a critical safety alert", f"{tally.critical_patients:,}"),
@@ -122,7 +130,7 @@ def render_report(
         "<h1>Calcinosis cutis: population screening report</h1>"
         f'<p class="note">{escape(disclaimer)}</p>{warn}'
         f"<h2>Overview</h2>{overview}"
-        f"<h2>Findings</h2>{''.join(sections[:7])}"
+        f"<h2>Findings</h2>{SUBTYPE_NOTE}{''.join(sections[:7])}"
         f"<h2>Input</h2>{by_type}{not_read}{sections[7]}"
         f"<h2>Run</h2>{run}"
         "</body></html>"

@@ -91,7 +91,7 @@ def derive_selection(vocabulary: Vocabulary, population: Population) -> Selectio
     )
     text_pattern = None
     if names:
-        text_pattern = r"(?i)(^|\W)(" + "|".join(_escape(n) for n in names) + r")(\W|$)"
+        text_pattern = r"(?i)(^|\W)(" + trie_pattern(names) + r")(\W|$)"
     return Selection(
         concepts=tuple(concepts),
         systems=tuple(systems),
@@ -99,6 +99,31 @@ def derive_selection(vocabulary: Vocabulary, population: Population) -> Selectio
         families=tuple(sorted(families)),
         text_pattern=text_pattern,
     )
+
+
+def trie_pattern(names: list[str]) -> str:
+    """An alternation of ``names`` factored into a prefix tree (``ab(?:c|d)`` for ``abc|abd``).
+
+    It matches the same strings as the plain alternation, but a backtracking engine (java.util.regex in
+    Spark) tries a handful of first characters at each position instead of every name; RE2 does not mind.
+    Longer continuations come first so the longest name wins, as in the reader.
+    """
+    tree: dict[str, dict] = {}  # type: ignore[type-arg]
+    for name in names:
+        node = tree
+        for ch in name:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def render(node: dict) -> str:  # type: ignore[type-arg]
+        ends = "" in node
+        branches = [_escape(ch) + render(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if ends else body
+
+    return render(tree)
 
 
 def _escape(name: str) -> str:

@@ -4,9 +4,9 @@ Same contract and the same two passes as the DuckDB backend, with explicit schem
 
 1. selector files read by the JSON source with a typed schema, codings and text matched against the
    selection tables (written into the plan as literal maps and IN lists: one scan, no joins);
-2. every file read as text; resourceType, subject and id parsed by ``from_json``. Lines that schema
-   cannot hold are re-read as VARIANT (``try_parse_json``) so they are classified exactly as DuckDB
-   does (not JSON, no known resourceType, no subject). The result is persisted (memory, then disk).
+2. every file read as text; resourceType, subject and id parsed by ``from_json``. Lines without a
+   readable resourceType are re-read as VARIANT (``try_parse_json``) so they are classified exactly as
+   DuckDB does (not JSON, no known resourceType, no subject). The result is persisted (memory, then disk).
 
 Groups are built with ``collect_list`` per patient, sorted, and pulled to the driver one partition at a
 time (``toLocalIterator``). A session that was already running (tests, notebooks) is reused, not stopped.
@@ -58,7 +58,6 @@ LINE_SCHEMA = T.StructType(
         T.StructField("resourceType", T.StringType()),
         T.StructField("id", T.StringType()),
         T.StructField("subject", T.StructType([T.StructField("reference", T.StringType())])),
-        T.StructField("_corrupt_record", T.StringType()),
     ]
 )
 
@@ -172,16 +171,13 @@ class SparkBackend(ScreenBackend):
             .select(
                 F.regexp_extract(F.input_file_name(), r"[^/]+$", 0).alias("file"),
                 F.col("value"),
-                F.from_json(
-                    "value",
-                    LINE_SCHEMA,
-                    {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt_record"},
-                ).alias("j"),
+                F.from_json("value", LINE_SCHEMA, {"mode": "PERMISSIVE"}).alias("j"),
             )
         )
-        # Lines the fixed schema could not hold are re-read as VARIANT to tell bad JSON from odd JSON.
+        # A line without a readable resourceType (not JSON, or JSON of another shape) is re-read as VARIANT,
+        # only then, to tell bad JSON from odd JSON exactly as DuckDB does.
         variant = F.try_parse_json(F.col("value"))
-        odd = F.col("j").isNull() | F.col("j._corrupt_record").isNotNull()
+        odd = F.col("j.resourceType").isNull()
         parsed = raw.select(
             "file",
             "value",
@@ -189,10 +185,8 @@ class SparkBackend(ScreenBackend):
             F.when(odd, F.try_variant_get(variant, "$.resourceType", "string"))
             .otherwise(F.col("j.resourceType"))
             .alias("rtype"),
-            F.when(odd, F.try_variant_get(variant, "$.id", "string")).otherwise(F.col("j.id")).alias("id"),
-            F.when(odd, F.try_variant_get(variant, "$.subject.reference", "string"))
-            .otherwise(F.col("j.subject.reference"))
-            .alias("ref"),
+            F.col("j.id").alias("id"),
+            F.col("j.subject.reference").alias("ref"),
         ).select(
             "file",
             "value",
@@ -213,7 +207,8 @@ class SparkBackend(ScreenBackend):
         )
         marked = parsed.withColumn("reason", reason)
         picked_flag = picked.select(F.col("pid").alias("picked_pid"), F.lit(True).alias("picked"))
-        joined = marked.join(picked_flag, marked["pid"] == picked_flag["picked_pid"], "left")
+        # Picked ids are few next to the lines: broadcast them so no line (with its text) is shuffled.
+        joined = marked.join(F.broadcast(picked_flag), marked["pid"] == picked_flag["picked_pid"], "left")
         keep = F.col("reason").isNull() & F.coalesce(F.col("picked"), F.lit(False))
         return joined.select(
             "file",
