@@ -19,8 +19,15 @@ SparkMaster = Annotated[
     str, typer.Option("--spark-master", help="Spark master URL (spark engine only), e.g. spark://host:7077.")
 ]
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Date (YYYY-MM-DD) ages are computed at.")]
-Workers = Annotated[int | None, typer.Option("--workers", min=1, help="Assessment processes [cores].")]
-Threads = Annotated[int | None, typer.Option("--threads", min=1, help="Engine threads [cores].")]
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers", min=1, help="Assessment processes (default: one per core, as many as fit in 1 GiB)."
+    ),
+]
+Threads = Annotated[
+    int | None, typer.Option("--threads", min=1, help="Engine threads (default: cores, at most 4).")
+]
 MemoryMb = Annotated[int, typer.Option("--memory-mb", help="Engine memory before it spills to disk, MiB.")]
 Patients = Annotated[int, typer.Option("--patients", "-n", min=1, help="Number of patients.")]
 SynthOut = Annotated[Path, typer.Option("--out", "-o", help="Folder to create (must be empty).")]

@@ -80,6 +80,8 @@ def assess_patient(
         assessment = assess(case, pack, issues=issues, as_of=as_of)
     except InputError as exc:
         return PatientResult(patient_id=patient_id, error=str(exc), bundle=bundle)
-    line = orjson.dumps({"patient_id": patient_id, "assessment": assessment.model_dump(mode="json")})
+    # The same JSON as `calcinosis assess --format json` (by meaning); pydantic's own serializer is ~3x faster.
+    body = assessment.__pydantic_serializer__.to_json(assessment)
+    line = b'{"patient_id":' + orjson.dumps(patient_id) + b',"assessment":' + body + b"}"
     row, labels = summary_row(patient_id, assessment, len(resources))
     return PatientResult(patient_id=patient_id, line=line, row=row, labels=labels)

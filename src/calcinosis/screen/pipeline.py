@@ -31,6 +31,17 @@ from calcinosis.screen.workers import assess_groups
 POOL_THRESHOLD = 200
 # Each engine thread reading NDJSON holds buffers of about this size (DuckDB: 2 x 16 MiB object limit).
 MEMORY_PER_THREAD_MB = 64
+# The whole process tree stays under this by default: the engine's limit, the main Python process beside
+# it, and one assessment worker per core only as long as they fit (measured: a worker is about 70-100 MiB).
+MEMORY_BUDGET_MB = 1024
+MAIN_PROCESS_MB = 256
+WORKER_MB = 128
+
+
+def default_workers(cores: int, memory_mb: int) -> int:
+    """Assessment processes: one per core, as many as fit in the memory budget beside the engine."""
+    fit = (MEMORY_BUDGET_MB - memory_mb - MAIN_PROCESS_MB) // WORKER_MB
+    return max(1, min(cores, fit))
 
 
 @dataclass(frozen=True)
@@ -99,7 +110,9 @@ def run_screen(options: ScreenOptions) -> ScreenResult:
             for bad in backend.bad_lines():
                 quarantine.add(bad)
             scanned = time.perf_counter()
-            workers = options.workers or (cores if counts.patients_selected >= POOL_THRESHOLD else 1)
+            workers = options.workers or (
+                default_workers(cores, options.memory_mb) if counts.patients_selected >= POOL_THRESHOLD else 1
+            )
             not_assessable = 0
             with (
                 ResultWriter(options.out_dir, Path(work)) as writer,
