@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     patient_page_path: str = Field(
         default="/patients/{patient_id}", description="App page linked from cards ({patient_id} filled in)."
     )
+    patient_pages_open: bool = Field(
+        default=False, description="Serve /patients/{id} to any client, not only loopback ones."
+    )
+    """Patient pages show a patient's latest assessment and have no login of their own, so by default they
+    are served to loopback clients only. Set this only when the service sits behind the site's login."""
 
     @field_validator("trusted_issuers")
     @classmethod

@@ -191,6 +191,32 @@ class Store(abc.ABC):
                 return
             after = rows[-1].id
 
+    def latest_for_patient(self, patient_id: str, batch: int = 50) -> StoredAudit | None:
+        """The newest record whose output is an assessment of ``patient_id`` (its top-level ``patient_id``).
+
+        The trail has no patient column: rows are narrowed, newest first, by a text match on the JSON as
+        :meth:`write_audit` stores it (no parsing in SQL, so both backends run the same query), and each
+        candidate is checked once parsed. CDS Hooks records hold cards, not an assessment, so never match."""
+        needle = '"patient_id":' + orjson.dumps(patient_id).decode()
+        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        before: int | None = None
+        while True:
+            sql = (
+                f"SELECT {AUDIT_COLUMNS} FROM audit "  # noqa: S608 (constant columns)
+                "WHERE output LIKE ? ESCAPE '\\'"
+            )
+            params: list[Any] = [pattern]
+            if before is not None:
+                sql += " AND id < ?"
+                params.append(before)
+            rows = [self._audit(r) for r in self._query(sql + " ORDER BY id DESC LIMIT ?", [*params, batch])]
+            for record in rows:
+                if record.output.get("patient_id") == patient_id:
+                    return record
+            if len(rows) < batch:
+                return None
+            before = rows[-1].id
+
     def request_ids(self) -> set[str]:
         return {str(r[0]) for r in self._query("SELECT request_id FROM audit")}
 

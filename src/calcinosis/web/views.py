@@ -1,7 +1,9 @@
 """Clinician pages: ``router`` is mounted by :func:`calcinosis.api.create_app`.
 
 Pages: ``/`` (assess: form, upload, demo patients), result pages (``POST /assess/form``,
-``POST /assess/upload``, ``GET /assess/demo/{id}``), ``POST /plan.pdf``, ``/evidence`` (the ladder, per
+``POST /assess/upload``, ``GET /assess/demo/{id}``), the latest recorded assessment of a patient
+(``GET /patients/{id}``, the page CDS Hooks cards link to; loopback clients only unless
+``patient_pages_open``), ``POST /plan.pdf``, ``/evidence`` (the ladder, per
 setting at ``/evidence/settings/{id}``, per therapy at ``/evidence/therapies/{id}``), ``/about`` and
 ``/static/{name}``. Errors on a page are shown as a page (never a traceback).
 """
@@ -15,10 +17,12 @@ from typing import Annotated, Any
 import anyio
 import orjson
 from fastapi import APIRouter, Path, Request
+from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.responses import HTMLResponse, Response
 
 from calcinosis.api.deps import AppState, StateDep
+from calcinosis.cdshooks.security import is_loopback
 from calcinosis.engine.results import Assessment
 from calcinosis.errors import InputError, NotFoundError
 from calcinosis.web import choices
@@ -33,8 +37,20 @@ from calcinosis.web.service import assess_raw
 router = APIRouter(include_in_schema=False)
 
 Slug = Annotated[str, Path(max_length=100, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
+PatientId = Annotated[str, Path(min_length=1, max_length=256)]
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 MAX_FORM_FIELDS = 400
+ERROR_TITLES = {403: "Not available here", 404: "Not found", 409: "Cannot show this record"}
+NOT_LOOPBACK = (
+    "Patient pages are served only to this machine (loopback clients): they show patient data and the "
+    "service has no login of its own. Open this page on the server itself, or put the service behind the "
+    "site's login and set CALCINOSIS_PATIENT_PAGES_OPEN=true."
+)
+NO_ASSESSMENT = (
+    "No assessment recorded for this patient yet. It appears after an assessment here (form or upload) or "
+    "through POST /assess for this patient id; CDS Hooks calls record the cards they returned, not the "
+    "assessment."
+)
 
 
 def _now() -> str:
@@ -62,6 +78,7 @@ def _assess_page(
 def _result_page(
     request: Request, assessment: Assessment, raw: bytes, origin: str, *, native: bool
 ) -> HTMLResponse:
+    """The result page; with an empty ``raw`` (a recorded assessment) there is no input to re-run for a PDF."""
     state: AppState = request.app.state.calcinosis
     context = {
         "a": assessment,
@@ -86,7 +103,7 @@ def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
         {
             "status": status,
             "message": message,
-            "title": "Not found" if status == 404 else "Cannot use this input",
+            "title": ERROR_TITLES.get(status, "Cannot use this input"),
         },
         status=status,
     )
@@ -147,6 +164,28 @@ async def assess_demo(case_id: Slug, request: Request, state: StateDep) -> HTMLR
         return _error_page(request, 404, str(exc))
     assessment = await assess_raw(demo.raw, state)
     return _result_page(request, assessment, demo.raw, f"demo patient {demo.id}", native=True)
+
+
+def _may_see_patients(request: Request, state: AppState) -> bool:
+    return state.settings.patient_pages_open or is_loopback(request.client.host if request.client else None)
+
+
+@router.get("/patients/{patient_id}", response_class=HTMLResponse)
+async def patient_page(patient_id: PatientId, request: Request, state: StateDep) -> HTMLResponse:
+    """The latest assessment recorded for this patient id (never logged: the access log names the route)."""
+    if not _may_see_patients(request, state):
+        return _error_page(request, 403, NOT_LOOPBACK)
+    record = await anyio.to_thread.run_sync(state.store.latest_for_patient, patient_id)
+    if record is None:
+        return _error_page(request, 404, NO_ASSESSMENT)
+    try:
+        assessment = Assessment.model_validate(record.output)
+    except ValidationError:
+        message = "The latest record for this patient was made by another version and cannot be shown here."
+        return _error_page(request, 409, message + " Assess the patient again.")
+    when = record.recorded_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    origin = f"the latest assessment recorded for this patient ({when}, {record.service})"
+    return _result_page(request, assessment, b"", origin, native=False)
 
 
 @router.post("/plan.pdf")
