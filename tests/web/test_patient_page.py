@@ -90,12 +90,31 @@ def test_card_link_opens_this_page_when_the_ehr_called_patient_view(client: Test
     assert cards
     path = urlsplit(cards[0]["links"][0]["url"]).path
     assert path == "/patients/pt-cv"
+    page = client.get(path)  # the hook call alone recorded the assessment behind its cards
+    assert page.status_code == 200
     result = assess(client, as_bundle(resources))
     assert result["patient_id"] == "pt-cv"
-    page = client.get(path)
-    assert page.status_code == 200
     assert result["subtype"]["name"] in html.unescape(page.text)
     assert shown_therapies(page.text) == [t["id"] for t in result["therapies"]]
+    again = client.get(path)
+    assert shown_therapies(again.text) == [t["id"] for t in result["therapies"]]
+
+
+def test_card_link_works_for_a_repeat_hook_call_answered_from_the_cache(tmp_path: Path) -> None:
+    resources = F.calciphylaxis_on_dialysis("pt-rep")
+    hook = {
+        "hook": "patient-view",
+        "hookInstance": "0b7b1d52-6c1e-4c55-9c0e-7f0f3b1f6a10",
+        "context": {"userId": "Practitioner/dr-1", "patientId": "pt-rep"},
+        "prefetch": F.prefetch(resources),
+    }
+    for c in app_client(tmp_path):
+        for _ in range(2):
+            assert c.post("/cds-services/calcinosis-patient-view", json=hook).status_code == 200
+        app: Any = c.app
+        records = [r for r in app.state.calcinosis.store.list_audit() if r.channel == "cds-hooks"]
+        assert len(records) == 2 and all(r.output["assessment"]["patient_id"] == "pt-rep" for r in records)
+        assert c.get("/patients/pt-rep").status_code == 200
 
 
 def test_not_found_page_explains_when_no_assessment_is_recorded(client: TestClient) -> None:

@@ -24,13 +24,13 @@ def cache_key(*parts: Any) -> bytes:
 
 class CardCache:
     def __init__(self, size: int = 256) -> None:
-        self._items: OrderedDict[bytes, tuple[Issued, str]] = OrderedDict()
+        self._items: OrderedDict[bytes, tuple[Issued, str, dict[str, Any] | None]] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: bytes) -> tuple[Issued, str] | None:
+    def get(self, key: bytes) -> tuple[Issued, str, dict[str, Any] | None] | None:
         with self._lock:
             found = self._items.get(key)
             if found is None:
@@ -38,13 +38,15 @@ class CardCache:
                 return None
             self._items.move_to_end(key)
             self.hits += 1
-        return restamp(found[0]), found[1]
+        return restamp(found[0]), found[1], found[2]
 
-    def put(self, key: bytes, issued: Issued, input_hash: str) -> None:
+    def put(
+        self, key: bytes, issued: Issued, input_hash: str, assessment: dict[str, Any] | None = None
+    ) -> None:
         if self._size <= 0:
             return
         with self._lock:
-            self._items[key] = (issued, input_hash)
+            self._items[key] = (issued, input_hash, assessment)
             self._items.move_to_end(key)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)

@@ -31,6 +31,12 @@ class Outcome:
     cards: Issued
     input_hash: str
     complete: bool
+    assessment: dict[str, Any] | None = None  # JSON form, recorded in the audit trail for the patient page
+
+
+def recorded(a: Assessment, cs: CardSettings) -> dict[str, Any]:
+    """The assessment as the audit trail keeps it, under the patient id of the hook context."""
+    return a.model_copy(update={"patient_id": cs.patient_id or a.patient_id}).model_dump(mode="json")
 
 
 def as_bundle(resources: list[dict[str, Any]]) -> dict[str, Any]:
@@ -90,9 +96,10 @@ def compute(
     pack = pack or load_pack_cached()
     if not service(service_id).orders:
         a, h, case = assess_resources(resources, today, pack)
-        return Outcome(patient_view_cards(a, cs, has_calcinosis=records_calcinosis(case)), h, True)
+        cards = patient_view_cards(a, cs, has_calcinosis=records_calcinosis(case))
+        return Outcome(cards, h, True, recorded(a, cs))
     drafts = orders.draft_resources(draft_orders or {})
     chart = orders.without_drafts(resources, drafts)
     base, _, _ = assess_resources(chart, today, pack)
     with_, h, _ = assess_resources([*chart, *drafts], today, pack)
-    return Outcome(orders.order_cards(base, with_, drafts, cs, pack), h, True)
+    return Outcome(orders.order_cards(base, with_, drafts, cs, pack), h, True, recorded(base, cs))

@@ -68,7 +68,7 @@ async def _cards(
     drafts = request.context.get("draftOrders") if spec.orders else None
     key = cache_key(spec.id, today.isoformat(), deps.pack.content_hash, cs, data.resources, drafts)
     if deps.cache is not None and (hit := deps.cache.get(key)) is not None:
-        return Outcome(hit[0], hit[1], True)
+        return Outcome(hit[0], hit[1], True, hit[2])
     args = (spec.id, drafts, data.resources, cs, today)
     end = time.monotonic() + timeout
     outcome: Outcome | None = None
@@ -81,7 +81,7 @@ async def _cards(
         in_thread = anyio.to_thread.run_sync(compute, *args, deps.pack, abandon_on_cancel=True)
         outcome = await asyncio.wait_for(in_thread, max(end - time.monotonic(), 0.001))
     if deps.cache is not None:
-        deps.cache.put(key, outcome.cards, outcome.input_hash)
+        deps.cache.put(key, outcome.cards, outcome.input_hash, outcome.assessment)
     return outcome
 
 
@@ -146,7 +146,7 @@ async def call(
         pack_hash=deps.pack.content_hash,
         input_hash=outcome.input_hash,
         status="complete" if outcome.complete else "degraded",
-        output=body,
+        output={**body, "assessment": outcome.assessment} if outcome.assessment else body,
         cards=tuple(outcome.cards.records),
     )
     await anyio.to_thread.run_sync(deps.store.write_audit, entry)

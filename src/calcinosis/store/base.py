@@ -77,6 +77,12 @@ def schema(id_type: str) -> tuple[str, ...]:
     )
 
 
+def assessment_in(output: dict[str, Any]) -> dict[str, Any]:
+    """The assessment an audit output records: the output itself, or its ``assessment`` (CDS Hooks)."""
+    nested = output.get("assessment")
+    return nested if isinstance(nested, dict) else output
+
+
 class Store(abc.ABC):
     """Audit trail and feedback store. Methods are blocking; call them from a worker thread."""
 
@@ -196,7 +202,8 @@ class Store(abc.ABC):
 
         The trail has no patient column: rows are narrowed, newest first, by a text match on the JSON as
         :meth:`write_audit` stores it (no parsing in SQL, so both backends run the same query), and each
-        candidate is checked once parsed. CDS Hooks records hold cards, not an assessment, so never match."""
+        candidate is checked once parsed: the output is an assessment (REST, web) or holds one under
+        ``assessment`` next to the cards (CDS Hooks). Mentions elsewhere, e.g. inside cards, never match."""
         needle = '"patient_id":' + orjson.dumps(patient_id).decode()
         pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         before: int | None = None
@@ -211,7 +218,7 @@ class Store(abc.ABC):
                 params.append(before)
             rows = [self._audit(r) for r in self._query(sql + " ORDER BY id DESC LIMIT ?", [*params, batch])]
             for record in rows:
-                if record.output.get("patient_id") == patient_id:
+                if assessment_in(record.output).get("patient_id") == patient_id:
                     return record
             if len(rows) < batch:
                 return None

@@ -13,7 +13,9 @@ def open_store(settings: Settings) -> Store:
         try:
             from calcinosis.store.postgres import PostgresStore
         except ImportError as exc:
-            raise StoreError("store: PostgreSQL needs psycopg: pip install 'calcinosis-cds[postgres]'") from exc
+            raise StoreError(
+                "store: PostgreSQL needs psycopg: pip install 'calcinosis-cds[postgres]'"
+            ) from exc
         return PostgresStore(url)
     if url and not url.startswith("sqlite:///"):
         raise StoreError("store: CALCINOSIS_DATABASE_URL must start with postgresql:// or sqlite:///")

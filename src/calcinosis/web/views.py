@@ -25,6 +25,7 @@ from calcinosis.api.deps import AppState, StateDep
 from calcinosis.cdshooks.security import is_loopback
 from calcinosis.engine.results import Assessment
 from calcinosis.errors import InputError, NotFoundError
+from calcinosis.store.base import assessment_in
 from calcinosis.web import choices
 from calcinosis.web.demo import find_demo, load_demo_patients
 from calcinosis.web.evidence import ladder_rows, therapy_page
@@ -179,7 +180,7 @@ async def patient_page(patient_id: PatientId, request: Request, state: StateDep)
     if record is None:
         return _error_page(request, 404, NO_ASSESSMENT)
     try:
-        assessment = Assessment.model_validate(record.output)
+        assessment = Assessment.model_validate(assessment_in(record.output))
     except ValidationError:
         message = "The latest record for this patient was made by another version and cannot be shown here."
         return _error_page(request, 409, message + " Assess the patient again.")
