@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from calcinosis.errors import PackError
+from calcinosis.patient.vocabulary import load_vocabulary as text_vocabulary
 
 Kind = Literal["condition", "event", "medication"]
 
@@ -149,13 +150,6 @@ class Vocabulary:
             group = (canonical, *spellings)
             for spelling in group:
                 self._unit_groups[spelling.strip().lower()] = group
-        by_kind: dict[str | None, dict[str, str]] = {None: {}}
-        for c in concepts:
-            for syn in c.synonyms:
-                by_kind.setdefault(c.kind, {})[syn.lower()] = c.id
-                by_kind[None].setdefault(syn.lower(), c.id)
-        self._text = {kind: _matcher(names) for kind, names in by_kind.items()}
-        self._text_names = by_kind
 
     # ------------------------------------------------------------------ codes
     def system_id(self, uri: str | None) -> str | None:
@@ -198,32 +192,16 @@ class Vocabulary:
 
     # ------------------------------------------------------------------ text
     def concepts_in_text(self, text: str | None, kind: str | None = None) -> set[str]:
-        """Concept ids named in ``text`` (optionally only of one kind), longest phrase first."""
-        pattern = self._text.get(kind)
-        if not text or pattern is None:
+        """Concept ids named in ``text`` (optionally only of one kind): the engine's own matcher, so the
+        FHIR reader and the engine read free text the same way (longest phrase first, negation, short
+        abbreviations only when not written in lower case)."""
+        if not text or kind not in (None, "condition", "event", "medication"):
             return set()
-        names = self._text_names[kind]
-        found: set[str] = set()
-        for m in pattern.finditer(text):
-            word = m.group(1)
-            if _is_abbreviation(word) and word == word.lower():
-                continue
-            found.add(names[word.lower()])
-        return found
+        return text_vocabulary().find(text, kind)  # type: ignore[arg-type]
 
     def implied(self, ids: set[str]) -> set[str]:
         """``ids`` plus every broader concept they imply."""
-        out: set[str] = set()
-        todo = list(ids)
-        while todo:
-            cid = todo.pop()
-            if cid in out:
-                continue
-            out.add(cid)
-            concept = self.concepts.get(cid)
-            if concept is not None:
-                todo.extend(concept.implies)
-        return out
+        return text_vocabulary().expand(ids)
 
     def most_specific(self, ids: set[str]) -> list[str]:
         """Drop concepts implied by another one in ``ids``; sorted for determinism."""

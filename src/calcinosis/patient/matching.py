@@ -34,10 +34,12 @@ class TermMatcher:
 
     Phrases match case-insensitively on word boundaries; at each position the longest phrase wins and its
     span is consumed (so "juvenile dermatomyositis" is not also read as "dermatomyositis"); a negated
-    mention does not count.
+    mention does not count; a phrase listed in ``abbreviations`` counts only when not written all in lower
+    case (so "pain in all fingers" is not read as leukaemia).
     """
 
-    def __init__(self, terms: list[tuple[str, str]]) -> None:
+    def __init__(self, terms: list[tuple[str, str]], abbreviations: frozenset[str] = frozenset()) -> None:
+        self._abbreviations = frozenset(a.lower() for a in abbreviations)
         ordered = sorted({(p.lower(), k) for p, k in terms if p}, key=lambda e: (-len(e[0]), e[0]))
         self._keys = {f"t{i}": key for i, (_, key) in enumerate(ordered)}
         alternation = "|".join(f"(?P<t{i}>{re.escape(p)})" for i, (p, _) in enumerate(ordered))
@@ -46,6 +48,9 @@ class TermMatcher:
     def find(self, text: str) -> set[str]:
         found: set[str] = set()
         for m in self._regex.finditer(text):
+            word = m.group(0)
+            if word.lower() in self._abbreviations and word == word.lower():
+                continue  # "all", "hd" in lower case are ordinary words, not the abbreviations
             if m.lastgroup is not None and not is_negated(text, m.start()):
                 found.add(self._keys[m.lastgroup])
         return found

@@ -17,6 +17,10 @@ from calcinosis.errors import PackError
 from calcinosis.patient.matching import TermMatcher
 
 ConceptKind = Literal["condition", "event", "medication"]
+# Short synonyms are abbreviations (CKD, HD, SLE...) and count only when not written all in lower case,
+# except these, which are ordinary words.
+ABBREVIATION_MAX = 4
+PLAIN_WORDS = frozenset({"acne", "burn", "iron", "scar", "xray", "cyst", "lump"})
 
 
 class Concept(BaseModel):
@@ -37,9 +41,15 @@ class Vocabulary:
                     raise PackError(f"concepts.yaml: {c.id}.implies: unknown concept '{parent}'")
         terms = [(syn, c.id) for c in concepts for syn in (c.id.replace("-", " "), *c.synonyms)]
         kinds = {c.kind for c in concepts}
-        self._all = TermMatcher(terms)
+        abbreviations = frozenset(
+            s.lower()
+            for s, _ in terms
+            if len(s) <= ABBREVIATION_MAX and " " not in s and s.lower() not in PLAIN_WORDS
+        )
+        self._all = TermMatcher(terms, abbreviations)
         self._by_kind = {
-            k: TermMatcher([(s, cid) for s, cid in terms if self.concepts[cid].kind == k]) for k in kinds
+            k: TermMatcher([(s, cid) for s, cid in terms if self.concepts[cid].kind == k], abbreviations)
+            for k in kinds
         }
 
     def expand(self, concept_ids: set[str]) -> set[str]:
