@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -91,6 +93,8 @@ def test_cli_exits_0_when_nothing_was_set_aside(tmp_path: Path) -> None:
     r = cli("screen", str(export), "--out", str(tmp_path / "out"))
     assert r.returncode == EXIT_OK, r.stderr
     assert "screened 1 of 1 patients" in r.stdout
+    assert r.stderr == ""  # no progress bar or spinner when stderr is not a terminal
+    assert not (tmp_path / "out" / "quarantine").exists()
 
 
 def test_cli_exits_2_with_one_line_when_the_export_is_unusable(tmp_path: Path) -> None:
@@ -189,3 +193,26 @@ def test_a_duplicated_line_reaches_the_reader_twice_when_exported_twice(tmp_path
     record = orjson.loads((tmp_path / "out" / "quarantine" / "patients.ndjson").read_bytes())
     assert "more than one Patient" in record["detail"]
     assert len(orjson.loads(record["line"])["entry"]) == 4
+
+
+def test_progress_is_drawn_when_stderr_is_a_terminal(mixed_clinic: Path, tmp_path: Path) -> None:
+    leader, follower = pty.openpty()
+    cmd = [sys.executable, "-m", "calcinosis", "screen", str(mixed_clinic), "--out", str(tmp_path / "out")]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=follower, env={**os.environ, "COLUMNS": "100"}
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(timeout=120)
+    os.close(leader)
+    drawn = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == EXIT_QUARANTINED
+    assert "assessing" in drawn

@@ -77,6 +77,18 @@ class PeakMemory:
 
 
 @contextmanager
+def status(text: str, enabled: bool | None = None) -> Iterator[None]:
+    """A spinner with ``text`` on stderr while the block runs, only when stderr is a terminal."""
+    if not (sys.stderr.isatty() if enabled is None else enabled):
+        yield
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(text):
+        yield
+
+
+@contextmanager
 def progress_bar(
     total: int, description: str, enabled: bool | None = None
 ) -> Iterator[Callable[[int], None]]:

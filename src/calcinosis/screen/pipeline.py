@@ -19,7 +19,7 @@ from calcinosis.errors import EXIT_OK, EXIT_QUARANTINED, InputError
 from calcinosis.pack import load_pack_cached
 from calcinosis.screen.backends import get_backend
 from calcinosis.screen.backends.base import BackendSettings, ScanCounts
-from calcinosis.screen.monitor import PeakMemory, progress_bar
+from calcinosis.screen.monitor import PeakMemory, progress_bar, status
 from calcinosis.screen.ndjson import find_export_files
 from calcinosis.screen.outputs import ResultWriter, Tally
 from calcinosis.screen.quarantine import BadLine, BadLineReason, QuarantineWriter
@@ -106,9 +106,10 @@ def run_screen(options: ScreenOptions) -> ScreenResult:
             spark_master=options.spark_master,
         )
         with backend_class(settings) as backend, QuarantineWriter(options.out_dir) as quarantine:
-            counts = backend.scan(export, selection)
-            for bad in backend.bad_lines():
-                quarantine.add(bad)
+            with status(f"reading {export.root} with {backend_class.name}", options.progress):
+                counts = backend.scan(export, selection)
+                for bad in backend.bad_lines():
+                    quarantine.add(bad)
             scanned = time.perf_counter()
             workers = options.workers or (
                 default_workers(cores, options.memory_mb) if counts.patients_selected >= POOL_THRESHOLD else 1

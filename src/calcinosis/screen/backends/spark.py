@@ -62,6 +62,16 @@ LINE_SCHEMA = T.StructType(
 )
 
 
+LOG4J2 = """rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = stderr
+appender.console.type = Console
+appender.console.name = stderr
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = spark: %p %c{1}: %m%n
+"""
+
+
 def _pid(reference: Column) -> Column:
     return F.nullif(F.regexp_extract(reference, PATIENT_REFERENCE_PATTERN, 1), F.lit(""))
 
@@ -106,9 +116,17 @@ class SparkBackend(ScreenBackend):
         }
         if self.settings.spark_master.startswith("local"):
             conf |= {"spark.driver.bindAddress": "127.0.0.1", "spark.driver.host": "127.0.0.1"}
-            if self.settings.work_dir is not None:
-                conf["spark.local.dir"] = str(self.settings.work_dir / "spark")
+        if self.settings.work_dir is not None:
+            conf["spark.local.dir"] = str(self.settings.work_dir / "spark")
+            conf["spark.driver.extraJavaOptions"] = f"-Dlog4j.configurationFile={self._log_config()}"
         return conf
+
+    def _log_config(self) -> Path:
+        """A log4j2 configuration that lets only errors through (Spark's INFO/WARN lines are noise here)."""
+        assert self.settings.work_dir is not None  # noqa: S101 - checked by the caller
+        path = self.settings.work_dir / "log4j2.properties"
+        path.write_text(LOG4J2)
+        return path
 
     def close(self) -> None:
         if self._lines is not None:
