@@ -216,3 +216,13 @@ def test_progress_is_drawn_when_stderr_is_a_terminal(mixed_clinic: Path, tmp_pat
     drawn = b"".join(chunks).decode(errors="replace")
     assert proc.returncode == EXIT_QUARANTINED
     assert "assessing" in drawn
+
+
+def test_cli_exits_2_with_one_line_when_a_file_cannot_be_read(tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "Patient.ndjson.gz").write_bytes(b"this is not gzip data at all\n")
+    r = cli("screen", str(export), "--out", str(tmp_path / "out"))
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith("error: DuckDB could not read the export")
+    assert "Traceback" not in r.stderr

@@ -166,22 +166,35 @@ class DuckDBBackend(ScreenBackend):
             SELECT filename, rtype, reason,
                    CASE WHEN keep THEN pid END AS pid,
                    CASE WHEN keep THEN id END AS id,
-                   CASE WHEN keep OR reason IS NOT NULL THEN json::VARCHAR END AS json,
-                   count(*) AS n
+                   CASE WHEN keep OR reason IS NOT NULL THEN json::VARCHAR END AS json
             FROM (SELECT *, reason IS NULL AND pid IN (SELECT pid FROM picked) AS keep FROM marked)
-            GROUP BY ALL
             """  # noqa: S608 - built from constants and quoted paths (sql_text)
         )
+
+    def _error(self, exc: duckdb.Error) -> InputError:
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            return InputError(
+                f"DuckDB ran out of memory within {self.settings.memory_mb} MiB: raise --memory-mb or lower --threads"
+            )
+        return InputError(f"DuckDB could not read the export: {str(exc).splitlines()[0]}")
 
     def scan(self, export: ExportFiles, selection: Selection) -> ScanCounts:
         try:
             return self._scan(export, selection)
-        except duckdb.OutOfMemoryException as exc:
-            raise InputError(
-                f"DuckDB ran out of memory within {self.settings.memory_mb} MiB: raise --memory-mb or lower --threads"
-            ) from exc
         except duckdb.Error as exc:
-            raise InputError(f"DuckDB could not read the export: {str(exc).splitlines()[0]}") from exc
+            raise self._error(exc) from exc
+
+    def bad_lines(self) -> Iterator[BadLine]:
+        try:
+            yield from self._bad_lines()
+        except duckdb.Error as exc:
+            raise self._error(exc) from exc
+
+    def groups(self) -> Iterator[PatientGroup]:
+        try:
+            yield from self._groups()
+        except duckdb.Error as exc:
+            raise self._error(exc) from exc
 
     def _scan(self, export: ExportFiles, selection: Selection) -> ScanCounts:
         files = export.all_files
@@ -196,11 +209,11 @@ class DuckDBBackend(ScreenBackend):
         con = self.con
         by_type = dict(
             con.execute(
-                "SELECT rtype, sum(n) FROM lines WHERE reason IS NULL GROUP BY rtype ORDER BY rtype"
+                "SELECT rtype, count(*) FROM lines WHERE reason IS NULL GROUP BY rtype ORDER BY rtype"
             ).fetchall()
         )
         (selected, kept) = con.execute(
-            "SELECT count(DISTINCT pid), coalesce(sum(n), 0) FROM lines WHERE pid IS NOT NULL"
+            "SELECT count(DISTINCT pid), count(*) FROM lines WHERE pid IS NOT NULL"
         ).fetchall()[0]
         self._recover_not_json()
         return ScanCounts(
@@ -219,7 +232,7 @@ class DuckDBBackend(ScreenBackend):
         con = self.con
         con.execute("CREATE OR REPLACE TEMP TABLE not_json (filename VARCHAR, line VARCHAR)")
         counts = con.execute(
-            "SELECT filename, sum(n) FROM lines WHERE reason = ? GROUP BY filename ORDER BY filename",
+            "SELECT filename, count(*) FROM lines WHERE reason = ? GROUP BY filename ORDER BY filename",
             [BadLineReason.NOT_JSON.value],
         ).fetchall()
         for filename, expected in counts:
@@ -243,35 +256,35 @@ class DuckDBBackend(ScreenBackend):
                 )
 
     # ------------------------------------------------------------------ results
-    def bad_lines(self) -> Iterator[BadLine]:
+    def _bad_lines(self) -> Iterator[BadLine]:
         """Every set-aside line, ordered by file name, reason and text (the same order in every engine)."""
         cur = self.con.execute(
             """
-            SELECT regexp_extract(filename, '[^/]+$', 0) AS file, reason, rtype, json, unnest(range(n)) FROM lines
+            SELECT regexp_extract(filename, '[^/]+$', 0) AS file, reason, rtype, json FROM lines
             WHERE reason IS NOT NULL AND reason <> ?
             UNION ALL
-            SELECT regexp_extract(filename, '[^/]+$', 0), ?, NULL, line, 0 FROM not_json
+            SELECT regexp_extract(filename, '[^/]+$', 0), ?, NULL, line FROM not_json
             ORDER BY file, reason, json
             """,
             [BadLineReason.NOT_JSON.value, BadLineReason.NOT_JSON.value],
         )
         while rows := cur.fetchmany(FETCH_ROWS):
-            for file, reason, rtype, text, _ in rows:
+            for file, reason, rtype, text in rows:
                 why = BadLineReason(reason)
                 detail = (
                     describe(why, rtype) if text is not None else "the line could not be read (too long?)"
                 )
                 yield BadLine(file, why, text, detail)
 
-    def groups(self) -> Iterator[PatientGroup]:
+    def _groups(self) -> Iterator[PatientGroup]:
         rank = "CASE rtype " + " ".join(f"WHEN '{t}' THEN {i}" for t, i in TYPE_RANK.items()) + " END"
         cur = self.con.execute(
-            f"SELECT pid, json, unnest(range(n)) FROM lines WHERE pid IS NOT NULL ORDER BY pid, {rank}, coalesce(id, ''), json"  # noqa: S608
+            f"SELECT pid, json FROM lines WHERE pid IS NOT NULL ORDER BY pid, {rank}, coalesce(id, ''), json"  # noqa: S608
         )
         current: str | None = None
         resources: list[bytes] = []
         while rows := cur.fetchmany(FETCH_ROWS):
-            for pid, text, _ in rows:
+            for pid, text in rows:
                 if pid != current:
                     if current is not None:
                         yield PatientGroup(current, tuple(resources))

@@ -19,11 +19,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from py4j.protocol import Py4JError  # type: ignore[import-untyped]
 from pyspark import StorageLevel
+from pyspark.errors import PySparkException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from calcinosis.errors import InputError
 from calcinosis.screen.backends.base import (
     TYPE_RANK,
     BackendSettings,
@@ -31,45 +34,15 @@ from calcinosis.screen.backends.base import (
     ScanCounts,
     ScreenBackend,
 )
+from calcinosis.screen.backends.spark_schemas import CODING, LINE_SCHEMA, LOG4J2, SELECTOR_SCHEMA
 from calcinosis.screen.ndjson import PATIENT_REFERENCE_PATTERN, RESOURCE_TYPES, SELECTOR_TYPES, ExportFiles
 from calcinosis.screen.quarantine import BadLine, BadLineReason, describe
 from calcinosis.screen.selection import Selection
 
-_CODING = T.StructType(
-    [
-        T.StructField("system", T.StringType()),
-        T.StructField("code", T.StringType()),
-        T.StructField("display", T.StringType()),
-    ]
-)
-_CODEABLE = T.StructType(
-    [T.StructField("coding", T.ArrayType(_CODING)), T.StructField("text", T.StringType())]
-)
-SELECTOR_SCHEMA = T.StructType(
-    [
-        T.StructField("resourceType", T.StringType()),
-        T.StructField("subject", T.StructType([T.StructField("reference", T.StringType())])),
-        T.StructField("code", _CODEABLE),
-        T.StructField("medicationCodeableConcept", _CODEABLE),
-    ]
-)
-LINE_SCHEMA = T.StructType(
-    [
-        T.StructField("resourceType", T.StringType()),
-        T.StructField("id", T.StringType()),
-        T.StructField("subject", T.StructType([T.StructField("reference", T.StringType())])),
-    ]
-)
 
-
-LOG4J2 = """rootLogger.level = error
-rootLogger.appenderRef.stderr.ref = stderr
-appender.console.type = Console
-appender.console.name = stderr
-appender.console.target = SYSTEM_ERR
-appender.console.layout.type = PatternLayout
-appender.console.layout.pattern = spark: %p %c{1}: %m%n
-"""
+def _error(exc: Exception) -> InputError:
+    first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+    return InputError(f"Spark could not read the export: {first}")
 
 
 def _pid(reference: Column) -> Column:
@@ -101,7 +74,12 @@ class SparkBackend(ScreenBackend):
         builder: Any = SparkSession.builder.master(self.settings.spark_master).appName("calcinosis-screen")
         for key, value in self.spark_conf().items():
             builder = builder.config(key, value)
-        spark: SparkSession = builder.getOrCreate()
+        try:
+            spark: SparkSession = builder.getOrCreate()
+        except (PySparkException, Py4JError, OSError) as exc:
+            raise InputError(
+                f"Spark could not start ({str(exc).splitlines()[0]}); is Java 17 installed?"
+            ) from exc
         if self._owned:
             spark.sparkContext.setLogLevel("ERROR")
         self._spark = spark
@@ -146,9 +124,9 @@ class SparkBackend(ScreenBackend):
             .select(
                 _pid(F.col("subject.reference")).alias("pid"),
                 F.concat(
-                    F.coalesce(F.col("code.coding"), F.array().cast(T.ArrayType(_CODING))),
+                    F.coalesce(F.col("code.coding"), F.array().cast(T.ArrayType(CODING))),
                     F.coalesce(
-                        F.col("medicationCodeableConcept.coding"), F.array().cast(T.ArrayType(_CODING))
+                        F.col("medicationCodeableConcept.coding"), F.array().cast(T.ArrayType(CODING))
                     ),
                 ).alias("codings"),
                 F.col("code.text").alias("code_text"),
@@ -238,6 +216,12 @@ class SparkBackend(ScreenBackend):
         )
 
     def scan(self, export: ExportFiles, selection: Selection) -> ScanCounts:
+        try:
+            return self._scan(export, selection)
+        except (PySparkException, Py4JError) as exc:
+            raise _error(exc) from exc
+
+    def _scan(self, export: ExportFiles, selection: Selection) -> ScanCounts:
         selector_files = export.files_of(SELECTOR_TYPES)
         if selector_files:
             picked = self._picked(selector_files, selection)
@@ -268,6 +252,18 @@ class SparkBackend(ScreenBackend):
         return self._lines
 
     def bad_lines(self) -> Iterator[BadLine]:
+        try:
+            yield from self._bad_lines()
+        except (PySparkException, Py4JError) as exc:
+            raise _error(exc) from exc
+
+    def groups(self) -> Iterator[PatientGroup]:
+        try:
+            yield from self._groups()
+        except (PySparkException, Py4JError) as exc:
+            raise _error(exc) from exc
+
+    def _bad_lines(self) -> Iterator[BadLine]:
         rows = (
             self.lines.where(F.col("reason").isNotNull())
             .select("file", "reason", "rtype", "json")
@@ -278,7 +274,7 @@ class SparkBackend(ScreenBackend):
             rtype = None if why is BadLineReason.NOT_JSON else row["rtype"]
             yield BadLine(row["file"], why, row["json"], describe(why, rtype))
 
-    def groups(self) -> Iterator[PatientGroup]:
+    def _groups(self) -> Iterator[PatientGroup]:
         rank = F.coalesce(*[F.when(F.col("rtype") == t, F.lit(i)) for t, i in TYPE_RANK.items()])
         grouped = (
             self.lines.where(F.col("pid").isNotNull())
