@@ -38,7 +38,10 @@ def missing_workup(a: Assessment) -> set[str]:
 SSC_CKD = {
     "age_years": 58,
     "sex": "female",
-    "conditions": [{"text": "limited cutaneous systemic sclerosis"}, {"text": "chronic kidney disease stage 4"}],
+    "conditions": [
+        {"text": "limited cutaneous systemic sclerosis"},
+        {"text": "chronic kidney disease stage 4"},
+    ],
     "labs": [
         {"analyte": "calcium", "value": 9.2, "unit": "mg/dL"},
         {"analyte": "albumin", "value": 4.0, "unit": "g/dL"},
@@ -49,7 +52,6 @@ SSC_CKD = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="written before the fix (issue 10)")
 def test_ssc_with_ckd_and_normal_minerals_is_dystrophic_not_metastatic() -> None:
     a = run(SSC_CKD)
     assert a.subtype.code.value == "dystrophic"
@@ -61,7 +63,6 @@ def test_ssc_with_ckd_and_normal_minerals_is_dystrophic_not_metastatic() -> None
     assert any("context" in f.text.lower() or "normal" in f.text.lower() for f in metastatic[0].opposing)
 
 
-@pytest.mark.xfail(strict=True, reason="written before the fix (issue 10)")
 def test_ssc_with_ckd_does_not_put_parathyroidectomy_first() -> None:
     a = run(SSC_CKD)
     ptx = option(a, "parathyroidectomy")
@@ -71,9 +72,11 @@ def test_ssc_with_ckd_does_not_put_parathyroidectomy_first() -> None:
         assert ptx.stance is not Stance.RECOMMENDED
 
 
-@pytest.mark.xfail(strict=True, reason="written before the fix (issue 10)")
 def test_ssc_with_ckd_and_high_phosphate_calls_metastatic_with_dystrophic_alternative() -> None:
-    data = {**SSC_CKD, "labs": [*SSC_CKD["labs"][:2], {"analyte": "phosphate", "value": 7.8, "unit": "mg/dL"}]}
+    data = {
+        **SSC_CKD,
+        "labs": [*SSC_CKD["labs"][:2], {"analyte": "phosphate", "value": 7.8, "unit": "mg/dL"}],
+    }
     a = run(data)
     codes = [c.code.value for c in a.differential]
     assert codes[0] == "metastatic"
@@ -81,7 +84,6 @@ def test_ssc_with_ckd_and_high_phosphate_calls_metastatic_with_dystrophic_altern
 
 
 # ----------------------------------------------------------------------------- children's labs (§2.5)
-@pytest.mark.xfail(strict=True, reason="written before the fix (issue 10)")
 def test_neonate_phosphate_six_is_normal_for_age() -> None:
     case, _ = parse_case(
         {
@@ -98,7 +100,6 @@ def test_neonate_phosphate_six_is_normal_for_age() -> None:
     assert "newborn" in lv.flag_basis.lower() or "infant" in lv.flag_basis.lower()
 
 
-@pytest.mark.xfail(strict=True, reason="written before the fix (issue 10)")
 def test_child_without_paediatric_interval_is_not_interpretable_not_high(pack: KnowledgePack) -> None:
     case, _ = parse_case(
         {
@@ -120,7 +121,6 @@ def test_child_without_paediatric_interval_is_not_interpretable_not_high(pack: K
     assert a.subtype.code.value != "metastatic"
 
 
-@pytest.mark.xfail(strict=True, reason="written before the fix (issue 10)")
 def test_lab_flagged_high_by_its_own_laboratory_still_counts_in_a_child() -> None:
     a = run(
         {
@@ -132,7 +132,6 @@ def test_lab_flagged_high_by_its_own_laboratory_still_counts_in_a_child() -> Non
     assert a.subtype.code.value == "metastatic"
 
 
-@pytest.mark.xfail(strict=True, reason="written before the fix (issue 10)")
 def test_neonate_with_iv_calcium_extravasation_is_iatrogenic_and_observed_first() -> None:
     a = run(
         {
@@ -142,7 +141,13 @@ def test_neonate_with_iv_calcium_extravasation_is_iatrogenic_and_observed_first(
                 {"analyte": "calcium", "value": 9.4, "unit": "mg/dL"},
                 {"analyte": "phosphate", "value": 6.8, "unit": "mg/dL"},
             ],
-            "lesions": [{"site": "left hand", "features": ["firm white plaque", "erythematous"], "onset": "2026-03-15"}],
+            "lesions": [
+                {
+                    "site": "left hand",
+                    "features": ["firm white plaque", "erythematous"],
+                    "onset": "2026-03-15",
+                }
+            ],
             "history": [{"text": "calcium gluconate infusion", "site": "left hand", "date": "2026-03-02"}],
         }
     )
@@ -158,7 +163,6 @@ def test_neonate_with_iv_calcium_extravasation_is_iatrogenic_and_observed_first(
     assert "dialysis-adequacy" not in {w.id for w in a.workup}
 
 
-@pytest.mark.xfail(strict=True, reason="written before the fix (issue 10)")
 def test_heel_stick_nodules_in_an_infant_are_iatrogenic() -> None:
     a = run(
         {
@@ -172,7 +176,6 @@ def test_heel_stick_nodules_in_an_infant_are_iatrogenic() -> None:
     assert a.therapies[0].id == "no-treatment"
 
 
-@pytest.mark.xfail(strict=True, reason="written before the fix (issue 10)")
 def test_milia_like_papules_in_down_syndrome_are_not_metastatic() -> None:
     a = run(
         {
@@ -187,7 +190,6 @@ def test_milia_like_papules_in_down_syndrome_are_not_metastatic() -> None:
 
 
 # ----------------------------------------------------------------------------- exposures (R2)
-@pytest.mark.xfail(strict=True, reason="written before the fix (issue 10)")
 def test_iv_calcium_at_the_lesion_site_before_onset_makes_the_call_iatrogenic() -> None:
     a = run(
         {
@@ -195,22 +197,30 @@ def test_iv_calcium_at_the_lesion_site_before_onset_makes_the_call_iatrogenic() 
             "conditions": ["end-stage renal disease"],
             "history": [
                 {"text": "hemodialysis"},
-                {"concept": "iv-calcium", "text": "calcium gluconate IV", "site": "right forearm", "date": "2026-01-10"},
+                {
+                    "concept": "iv-calcium",
+                    "text": "calcium gluconate IV",
+                    "site": "right forearm",
+                    "date": "2026-01-10",
+                },
             ],
             "labs": [{"analyte": "phosphate", "value": 6.9, "unit": "mg/dL"}],
-            "lesions": [{"site": "right forearm", "features": ["erythematous", "firm plaque"], "onset": "2026-01-22"}],
+            "lesions": [
+                {"site": "right forearm", "features": ["erythematous", "firm plaque"], "onset": "2026-01-22"}
+            ],
         }
     )
     assert a.subtype.code.value == "iatrogenic"
     assert "metastatic" in [c.code.value for c in a.differential[1:]]
 
 
-@pytest.mark.xfail(strict=True, reason="written before the fix (issue 10)")
 def test_an_exposure_after_the_lesion_appeared_does_not_explain_it() -> None:
     a = run(
         {
             "age_years": 50,
-            "history": [{"text": "calcium gluconate extravasation", "site": "left arm", "date": "2026-05-01"}],
+            "history": [
+                {"text": "calcium gluconate extravasation", "site": "left arm", "date": "2026-05-01"}
+            ],
             "labs": [
                 {"analyte": "calcium", "value": 9.3, "unit": "mg/dL"},
                 {"analyte": "phosphate", "value": 3.5, "unit": "mg/dL"},
@@ -222,7 +232,6 @@ def test_an_exposure_after_the_lesion_appeared_does_not_explain_it() -> None:
 
 
 # ----------------------------------------------------------------------------- context-aware ranking
-@pytest.mark.xfail(strict=True, reason="written before the fix (issue 10)")
 def test_hand_surgery_caution_is_not_patient_specific_for_scrotal_nodules() -> None:
     a = run(
         {
@@ -243,7 +252,6 @@ def test_hand_surgery_caution_is_not_patient_specific_for_scrotal_nodules() -> N
             assert not c.patient_specific, c.text
 
 
-@pytest.mark.xfail(strict=True, reason="written before the fix (issue 10)")
 def test_red_hot_discharging_deposits_raise_infection_first() -> None:
     a = run(
         {
@@ -295,7 +303,6 @@ def test_options_without_a_pregnancy_fact_say_not_recorded() -> None:
                 assert "check the current label" in f.text
 
 
-@pytest.mark.xfail(strict=True, reason="written before the fix (issue 10)")
 def test_painful_ulcerated_thigh_nodule_in_jdm_is_not_calciphylaxis() -> None:
     a = run(
         {
@@ -308,7 +315,6 @@ def test_painful_ulcerated_thigh_nodule_in_jdm_is_not_calciphylaxis() -> None:
     assert a.subtype.code.value == "dystrophic"
 
 
-@pytest.mark.xfail(strict=True, reason="written before the fix (issue 10)")
 def test_contraindicated_options_never_lead() -> None:
     a = run(
         {
@@ -324,7 +330,6 @@ def test_contraindicated_options_never_lead() -> None:
 
 
 # ----------------------------------------------------------------------------- recorded facts
-@pytest.mark.xfail(strict=True, reason="written before the fix (issue 10)")
 def test_recorded_calciphylaxis_without_risk_context_is_followed_with_a_flag() -> None:
     a = run(
         {
@@ -340,7 +345,6 @@ def test_recorded_calciphylaxis_without_risk_context_is_followed_with_a_flag() -
     assert top.opposing, "findings that argue against the recorded diagnosis are flagged"
 
 
-@pytest.mark.xfail(strict=True, reason="written before the fix (issue 10)")
 def test_reported_normal_without_a_value_counts_as_normal(pack: KnowledgePack) -> None:
     case, _ = parse_case(
         {
@@ -361,7 +365,6 @@ def test_reported_normal_without_a_value_counts_as_normal(pack: KnowledgePack) -
 
 
 # ----------------------------------------------------------------------------- no calcinosis, no subtype
-@pytest.mark.xfail(strict=True, reason="written before the fix (issue 10)")
 def test_at_risk_patient_without_calcinosis_gets_no_subtype_and_no_therapy() -> None:
     a = run(
         {
@@ -379,7 +382,6 @@ def test_at_risk_patient_without_calcinosis_gets_no_subtype_and_no_therapy() -> 
 
 
 # ----------------------------------------------------------------------------- scenario work-up (I4)
-@pytest.mark.xfail(strict=True, reason="written before the fix (issue 10)")
 def test_no_dialysis_adequacy_for_a_patient_not_on_dialysis() -> None:
     a = run(
         {
@@ -392,7 +394,6 @@ def test_no_dialysis_adequacy_for_a_patient_not_on_dialysis() -> None:
     assert "dialysis-adequacy" not in {w.id for w in a.workup}
 
 
-@pytest.mark.xfail(strict=True, reason="written before the fix (issue 10)")
 def test_every_missing_workup_item_says_what_it_separates() -> None:
     a = run(SSC_CKD)
     for w in a.workup:

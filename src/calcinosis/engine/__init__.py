@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from calcinosis.engine.alerts import fire_alerts
 from calcinosis.engine.classify import classify
+from calcinosis.engine.context import patient_context, risk_profile
 from calcinosis.engine.facts import build_view
 from calcinosis.engine.rank import rank_therapies
 from calcinosis.engine.results import (
@@ -60,14 +61,24 @@ def assess(
     """Classify, list the work-up still missing and rank therapy options for one patient. Pure."""
     pack = pack or load_pack_cached()
     view = build_view(case, pack, as_of)
-    call, _ = classify(view, pack)
-    workup = plan_workup(view, call, pack)
+    diff = classify(view, pack)
+    call = diff.call
+    recorded = diff.calcinosis.recorded
+    present = [c.key for c in diff.candidates]
+    workup = plan_workup(view, call, pack, calcinosis=recorded, present=present)
     alerts, lowered = fire_alerts(view, pack)
-    therapies = rank_therapies(view, call, pack, lowered)
-    used_ids: set[str] = set()
+    therapies = rank_therapies(view, call, pack, lowered) if recorded else ()
+    used_ids: set[str] = set(diff.calcinosis.facts)
     for reason in (*call.reasons, *(r for a in call.alternatives for r in a.reasons)):
         used_ids.update(reason.basis.facts)
-    for basis in (*(w.basis for w in workup), *(t.basis for t in therapies), *(al.basis for al in alerts)):
+    risks = () if recorded else risk_profile(view, pack)
+    for basis in (
+        *(w.basis for w in workup),
+        *(t.basis for t in therapies),
+        *(al.basis for al in alerts),
+        *(c.basis for c in diff.candidates),
+        *(r.basis for r in risks),
+    ):
         used_ids.update(basis.facts)
     facts_used = tuple(
         FactUsed(
@@ -93,4 +104,9 @@ def assess(
             IssueOut(location=i.location, message=i.message, severity=i.severity) for i in all_issues
         ),
         disclaimer=pack.meta.disclaimer,
+        calcinosis=diff.calcinosis,
+        differential=diff.candidates,
+        next_test=diff.next_test,
+        risk_profile=risks,
+        patient_context=patient_context(view),
     )

@@ -9,9 +9,25 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from calcinosis.pack.knowledge import KnowledgePack
+from calcinosis.pack.models import ReferenceInterval
 from calcinosis.patient.models import Case, InputIssue, Lab
 from calcinosis.patient.terms import load_lab_vocabulary, load_lesion_vocabulary
 from calcinosis.patient.vocabulary import ConceptKind, load_vocabulary
+
+# Concepts that, recorded as history or given intravenously, expose a site to calcium or phosphate (dossier R2).
+EXPOSURE_EVENTS = frozenset(
+    {
+        "iv-calcium",
+        "iv-calcium-extravasation",
+        "iv-phosphate",
+        "heel-sticks",
+        "electrode-paste",
+        "calcium-alginate-dressing",
+        "iatrogenic-exposure-event",
+    }
+)
+IV_SALTS = frozenset({"iv-calcium-medication", "iv-phosphate-medication"})
+ADULT_AGE = 18.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +56,20 @@ class LesionFacts:
     sites: frozenset[str]
     count: int | None
     size_mm: float | None
+    site_text: str = ""
+    onset: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """A recorded exposure that can cause iatrogenic calcinosis (IV calcium or phosphate, heel sticks, electrode
+    paste, calcium dressings), with its date and site where given."""
+
+    fact: Fact
+    concepts: frozenset[str]
+    date: dt.date | None
+    site_text: str
+    sites: frozenset[str]
 
 
 @dataclass
@@ -50,6 +80,7 @@ class FactView:
     age_years: float | None = None
     sex: str = "unknown"
     pregnant: bool | None = None
+    breastfeeding: bool | None = None
     demographics: dict[str, Fact] = field(default_factory=dict)
     conditions: dict[str, list[Fact]] = field(default_factory=dict)
     active_disease: dict[str, Fact] = field(default_factory=dict)
@@ -58,6 +89,7 @@ class FactView:
     labs: dict[str, LabValue] = field(default_factory=dict)
     lab_history: dict[str, list[LabValue]] = field(default_factory=dict)
     lesions: list[LesionFacts] = field(default_factory=list)
+    exposures: list[Exposure] = field(default_factory=list)
     issues: list[InputIssue] = field(default_factory=list)
     facts: dict[str, Fact] = field(default_factory=dict)
     memo: dict[str, object] = field(default_factory=dict)
@@ -137,6 +169,16 @@ def _demographics(case: Case, view: FactView) -> None:
                 "pregnant" if case.pregnant else "not pregnant",
             )
         )
+    if case.breastfeeding is not None:
+        view.breastfeeding = case.breastfeeding
+        view.demographics["breastfeeding"] = view.add(
+            Fact(
+                "breastfeeding",
+                "demographics",
+                "Breastfeeding",
+                "breastfeeding" if case.breastfeeding else "not breastfeeding",
+            )
+        )
 
 
 def _concepts(
@@ -201,6 +243,8 @@ def _conditions(case: Case, view: FactView) -> None:
                 view.active_disease[c] = fact
         if "pregnancy" in concepts and view.pregnant is None:
             view.pregnant = True
+        if "lactation" in concepts and view.breastfeeding is None:
+            view.breastfeeding = True
 
 
 def _medications(case: Case, view: FactView) -> None:
@@ -210,17 +254,34 @@ def _medications(case: Case, view: FactView) -> None:
         if med.status not in ("active", "on-hold", "unknown", "draft"):
             continue
         fact = view.add(Fact(med.id or f"medication-{i}", "medication", label, med.dose, med.start))
-        for c in _concepts(med.concept, med.name, "medication", where, view):
+        concepts = _concepts(med.concept, med.name, "medication", where, view)
+        for c in concepts:
             view.medications.setdefault(c, []).append(fact)
+        if concepts & IV_SALTS and _intravenous(med.route, med.name):
+            view.exposures.append(Exposure(fact, frozenset(concepts & IV_SALTS), med.start, "", frozenset()))
+
+
+def _intravenous(route: str | None, name: str | None) -> bool:
+    """An IV calcium or phosphate salt: the route says intravenous, or the name says infusion/IV."""
+    text = " ".join(t for t in (route, name) if t).lower()
+    return any(w in text for w in ("intravenous", "iv ", " iv", "infusion", "i.v.", "parenteral"))
 
 
 def _events(case: Case, view: FactView) -> None:
+    lesion_vocab = load_lesion_vocabulary()
     for i, ev in enumerate(case.history):
         where = f"history[{i}]"
         text = " ".join(t for t in (ev.text, ev.result) if t)
         label = ev.text or ev.concept or "event"
         fact = view.add(Fact(ev.id or f"history-{i}", "history", label, ev.result, ev.date))
-        _route(_concepts(ev.concept, text or None, None, where, view), fact, view)
+        concepts = _concepts(ev.concept, text or None, None, where, view)
+        _route(concepts, fact, view)
+        exposure = concepts & EXPOSURE_EVENTS
+        if exposure:
+            site = ev.site or ""
+            view.exposures.append(
+                Exposure(fact, frozenset(exposure), ev.date, site, frozenset(lesion_vocab.sites_in(site)))
+            )
 
 
 def _labs(case: Case, view: FactView, pack: KnowledgePack) -> None:
@@ -236,10 +297,9 @@ def _labs(case: Case, view: FactView, pack: KnowledgePack) -> None:
         term = vocab.terms[analyte]
         label = lab.text or analyte
         if lab.value is None:
-            fact = view.add(
-                Fact(lab.id or f"lab-{i}", "lab", label, lab.value_text or lab.interpretation, lab.date)
-            )
             flag = _flag_from_interpretation(lab.interpretation)
+            shown = lab.value_text or (f"reported {FLAG_WORDS[flag]}" if flag else lab.interpretation)
+            fact = view.add(Fact(lab.id or f"lab-{i}", "lab", label, shown, lab.date))
             if lab.value_text or lab.interpretation:
                 _record_lab(view, LabValue(analyte, float("nan"), term.unit, flag, "reported", fact))
             continue
@@ -252,10 +312,15 @@ def _labs(case: Case, view: FactView, pack: KnowledgePack) -> None:
             )
             continue
         shown = f"{lab.value:g} {lab.unit or ''}".strip()
+        flag, basis = _flag(lab, value, analyte, pack, view)
+        if flag == "U":
+            shown += " (not interpretable without a paediatric interval)"
         fact = view.add(Fact(lab.id or f"lab-{i}", "lab", label, shown, lab.date))
-        flag, basis = _flag(lab, value, analyte, pack)
         _record_lab(view, LabValue(analyte, value, term.unit, flag, basis, fact))
     _derived_labs(view, pack)
+
+
+FLAG_WORDS = {"H": "high", "L": "low", "N": "normal", "A": "abnormal", "U": "not interpretable"}
 
 
 def _analyte(lab: Lab) -> str | None:
@@ -279,7 +344,11 @@ def _flag_from_interpretation(interp: str | None) -> str | None:
     )
 
 
-def _flag(lab: Lab, value: float, analyte: str, pack: KnowledgePack) -> tuple[str | None, str]:
+def _flag(
+    lab: Lab, value: float, analyte: str, pack: KnowledgePack, view: FactView
+) -> tuple[str | None, str]:
+    """Flag a result: the laboratory's own interpretation or range first (the laboratory judged the patient's
+    age), else the pack's interval for the patient's age and sex."""
     if lab.interpretation:
         return _flag_from_interpretation(lab.interpretation), "reported interpretation"
     if lab.ref_low is not None or lab.ref_high is not None:
@@ -289,18 +358,55 @@ def _flag(lab: Lab, value: float, analyte: str, pack: KnowledgePack) -> tuple[st
         if lab.ref_low is not None and raw < lab.ref_low:
             return "L", "reported reference range"
         return "N", "reported reference range"
-    return _flag_default(value, analyte, pack)
+    return flag_default(value, analyte, pack, view)
 
 
-def _flag_default(value: float, analyte: str, pack: KnowledgePack) -> tuple[str | None, str]:
-    interval = pack.reference_intervals.get(analyte)
+def interval_for(
+    analyte: str, pack: KnowledgePack, age_years: float | None, sex: str
+) -> ReferenceInterval | None:
+    """The configured interval for this analyte, age and sex: an age band that covers the patient (a sex-specific
+    one first), else the adult default (no age band)."""
+    intervals = pack.reference_intervals.get(analyte, ())
+    if age_years is not None:
+        days = age_years * 365.25
+        banded = [
+            ri
+            for ri in intervals
+            if ri.age_max_days is not None
+            and (ri.age_min_days or 0) <= days < ri.age_max_days
+            and ri.sex in (None, sex)
+        ]
+        if banded:
+            return sorted(banded, key=lambda ri: ri.sex is None)[0]
+    adult = [ri for ri in intervals if ri.age_max_days is None and ri.sex in (None, sex)]
+    return sorted(adult, key=lambda ri: ri.sex is None)[0] if adult else None
+
+
+def flag_default(
+    value: float, analyte: str, pack: KnowledgePack, view: FactView, *, interval_analyte: str | None = None
+) -> tuple[str | None, str]:
+    interval = interval_for(interval_analyte or analyte, pack, view.age_years, view.sex)
+    if interval is None and interval_analyte is not None:
+        interval = interval_for(analyte, pack, view.age_years, view.sex)
     if interval is None:
         return None, "no reference interval"
+    flag = "N"
     if interval.high is not None and value > interval.high:
-        return "H", "default reference interval (site configuration)"
-    if interval.low is not None and value < interval.low:
-        return "L", "default reference interval (site configuration)"
-    return "N", "default reference interval (site configuration)"
+        flag = "H"
+    elif interval.low is not None and value < interval.low:
+        flag = "L"
+    if interval.paediatric:
+        return flag, f"{interval.population or 'paediatric'} interval (site configuration)"
+    child = view.age_years is not None and view.age_years < ADULT_AGE
+    if child:
+        if flag != "N":
+            side = "above" if flag == "H" else "below"
+            return "U", (
+                f"{side} the adult interval; not interpretable without a paediatric interval "
+                "(none configured for this age)"
+            )
+        return "N", "within the adult interval (no paediatric interval configured)"
+    return flag, "default reference interval (site configuration)"
 
 
 def _record_lab(view: FactView, lv: LabValue) -> None:
@@ -311,10 +417,15 @@ def _record_lab(view: FactView, lv: LabValue) -> None:
 
 
 def _derived_labs(view: FactView, pack: KnowledgePack) -> None:
-    """Albumin-corrected calcium and the Ca×PO4 product (both in mg/dL units)."""
+    """Albumin-corrected calcium and the Ca×PO4 product (both in mg/dL units). A calcium reported only as
+    normal or high carries its reported flag; the product then cannot be computed."""
     ca = view.labs.get("calcium")
     alb = view.labs.get("albumin")
-    if ca is not None and ca.value == ca.value:
+    if ca is not None and ca.value != ca.value:
+        view.labs["corrected-calcium"] = LabValue(
+            "corrected-calcium", ca.value, "mg/dL", ca.flag, ca.flag_basis, ca.fact
+        )
+    elif ca is not None:
         corrected = ca.value
         facts = [ca.fact]
         if alb is not None and alb.value == alb.value:
@@ -329,11 +440,17 @@ def _derived_labs(view: FactView, pack: KnowledgePack) -> None:
         if ca.flag_basis.startswith("reported") and len(facts) == 1:
             flag, basis = ca.flag, ca.flag_basis
         else:
-            flag, basis = _flag_default(corrected, "calcium", pack)
+            flag, basis = flag_default(
+                corrected,
+                "calcium",
+                pack,
+                view,
+                interval_analyte="corrected-calcium" if len(facts) == 2 else "calcium",
+            )
         view.labs["corrected-calcium"] = LabValue("corrected-calcium", corrected, "mg/dL", flag, basis, fact)
     po4 = view.labs.get("phosphate")
     cca = view.labs.get("corrected-calcium")
-    if po4 is not None and cca is not None and po4.value == po4.value:
+    if po4 is not None and cca is not None and po4.value == po4.value and cca.value == cca.value:
         product = cca.value * po4.value
         fact = view.add(
             Fact("derived-ca-x-po4", "derived", "Ca×PO4 product", f"{product:.1f} mg²/dL²", po4.fact.date)
@@ -344,7 +461,10 @@ def _derived_labs(view: FactView, pack: KnowledgePack) -> None:
             if product >= meta.cap_threshold_strong
             else ("B" if product >= meta.cap_threshold_warn else "N")
         )
-        view.labs["ca-x-po4"] = LabValue("ca-x-po4", product, "mg2/dL2", flag, "pack thresholds", fact)
+        basis = "pack thresholds"
+        if view.age_years is not None and view.age_years < ADULT_AGE and flag != "N":
+            flag, basis = "U", "adult Ca×PO4 thresholds; not interpretable in a child"
+        view.labs["ca-x-po4"] = LabValue("ca-x-po4", product, "mg2/dL2", flag, basis, fact)
 
 
 def _lesions(case: Case, view: FactView) -> None:
@@ -371,5 +491,13 @@ def _lesions(case: Case, view: FactView) -> None:
             parts.append(", ".join(sorted(features)))
         fact = view.add(Fact(lesion.id or f"lesion-{i}", "lesion", "Lesion", "; ".join(parts), lesion.onset))
         view.lesions.append(
-            LesionFacts(fact, frozenset(features), frozenset(sites), lesion.count, lesion.size_mm)
+            LesionFacts(
+                fact,
+                frozenset(features),
+                frozenset(sites),
+                lesion.count,
+                lesion.size_mm,
+                " ".join(t for t in (lesion.site, lesion.description) if t),
+                lesion.onset,
+            )
         )

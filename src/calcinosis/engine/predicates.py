@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from calcinosis.engine.facts import Fact, FactView
+from calcinosis.engine.facts import Exposure, Fact, FactView, LesionFacts
 
 
 @dataclass(frozen=True)
@@ -63,14 +63,20 @@ def _age(view: FactView, test: Callable[[float], bool]) -> Finding:
 # ----------------------------------------------------------------------- presentation and lesions
 @predicate("calciphylaxis-skin-signs")
 def _calciphylaxis_signs(view: FactView) -> Finding:
+    """Retiform purpura or livedo racemosa, or a painful necrotic lesion, or a painful indurated or purpuric
+    plaque over a fatty area (dossier R1). A painful ulcerated nodule is not, by itself, a sign."""
     strong = [
         lesion.fact
         for lesion in view.lesions
-        if lesion.features & {"retiform-purpura", "livedo", "necrotic"}
-        or ("painful" in lesion.features and "indurated" in lesion.features)
-        or ("painful" in lesion.features and "ulcerated" in lesion.features and "fatty" in lesion.sites)
+        if lesion.features & {"retiform-purpura", "livedo"}
+        or ("painful" in lesion.features and "necrotic" in lesion.features)
+        or (
+            "painful" in lesion.features
+            and lesion.features & {"indurated", "purpura"}
+            and "fatty" in lesion.sites
+        )
     ]
-    return _combine(_any(strong), _any(view.has_condition("calciphylaxis")))
+    return _any(strong)
 
 
 for _name, _feature in (
@@ -89,9 +95,12 @@ def _ulcerated(view: FactView) -> Finding:
 
 @predicate("lesion-infection-signs")
 def _infection(view: FactView) -> Finding:
+    """Infected or purulent; or red/hot and discharging; or inflamed with fever (dossier I6, §5.7)."""
+    inflamed = view.lesions_with("inflamed")
     infected = view.lesions_with("infected")
-    febrile = [f for f in view.lesions_with("fever") if f in view.lesions_with("inflamed")]
-    return _any(infected + febrile)
+    hot_discharging = [f for f in view.lesions_with("discharging") if f in inflamed]
+    febrile = [f for f in view.lesions_with("fever") if f in inflamed]
+    return _any(list(dict.fromkeys(infected + hot_discharging + febrile)))
 
 
 @predicate("lesion-digital")
@@ -148,9 +157,69 @@ def _periarticular(view: FactView) -> Finding:
 
 
 # ----------------------------------------------------------------------- history and exposures
+def _site_relation(exposure: Exposure, lesion: LesionFacts | None) -> bool | None:
+    """Whether an exposure's site matches a lesion's: True, False, or None when either site is not given."""
+    if lesion is None or not exposure.site_text.strip() or not lesion.site_text.strip():
+        return None
+    a, b = _words(exposure.site_text), _words(lesion.site_text)
+    sides_a, sides_b = a & {"left", "right"}, b & {"left", "right"}
+    if len(sides_a) == 1 and len(sides_b) == 1 and sides_a != sides_b:
+        return False
+    if exposure.sites & lesion.sites:
+        return True
+    return bool((a - SITE_STOPWORDS) & (b - SITE_STOPWORDS))
+
+
+SITE_STOPWORDS = frozenset(
+    {"left", "right", "the", "of", "and", "at", "on", "site", "area", "region", "side"}
+)
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in "".join(c if c.isalnum() else " " for c in text.lower()).split() if len(w) > 1}
+
+
+def _timing_ok(exposure: Exposure, lesion: LesionFacts | None) -> bool:
+    """The exposure did not come after the lesion appeared (unknown dates do not exclude it)."""
+    if lesion is None or exposure.date is None or lesion.onset is None:
+        return True
+    return exposure.date <= lesion.onset
+
+
+def _exposure_pairs(view: FactView) -> list[tuple[Exposure, LesionFacts | None, bool | None, bool]]:
+    lesions: list[LesionFacts | None] = list(view.lesions) or [None]
+    return [(e, le, _site_relation(e, le), _timing_ok(e, le)) for e in view.exposures for le in lesions]
+
+
+def _pair_facts(exposure: Exposure, lesion: LesionFacts | None) -> list[Fact]:
+    return [exposure.fact] + ([lesion.fact] if lesion is not None else [])
+
+
+@predicate("iatrogenic-exposure-at-site")
+def _iatrogenic_at_site(view: FactView) -> Finding:
+    hits = [
+        f for e, le, site, when in _exposure_pairs(view) if site is True and when for f in _pair_facts(e, le)
+    ]
+    return _any(list(dict.fromkeys(hits)))
+
+
 @predicate("iatrogenic-exposure")
 def _iatrogenic(view: FactView) -> Finding:
-    return _any(view.had_event("iatrogenic-exposure-event", "iv-calcium-extravasation"))
+    hits = [
+        f
+        for e, le, site, when in _exposure_pairs(view)
+        if site is not False and when
+        for f in _pair_facts(e, le)
+    ]
+    return _any(list(dict.fromkeys(hits)))
+
+
+@predicate("iatrogenic-exposure-elsewhere")
+def _iatrogenic_elsewhere(view: FactView) -> Finding:
+    pairs = _exposure_pairs(view)
+    if not pairs or _iatrogenic(view).holds:
+        return Finding(False)
+    return _any(list(dict.fromkeys(f for e, le, _, _ in pairs for f in _pair_facts(e, le))))
 
 
 @predicate("recent-transplant")
@@ -191,6 +260,19 @@ for _name, _concepts in (
     ("juvenile-dermatomyositis", ("juvenile-dermatomyositis",)),
     ("lupus", ("lupus",)),
     ("down-syndrome", ("down-syndrome",)),
+    ("sarcoidosis", ("sarcoidosis",)),
+    ("hyperparathyroidism-recorded", ("hyperparathyroidism",)),
+    ("recorded-calciphylaxis", ("calciphylaxis",)),
+    ("recorded-iatrogenic", ("iatrogenic-calcinosis",)),
+    ("recorded-dystrophic", ("dystrophic-calcinosis",)),
+    ("recorded-metastatic", ("metastatic-calcinosis",)),
+    ("recorded-idiopathic", ("idiopathic-calcinosis",)),
+    ("recorded-calcinosis-universalis", ("calcinosis-universalis",)),
+    ("recorded-calcinosis-circumscripta", ("calcinosis-circumscripta",)),
+    ("recorded-tumoral-calcinosis", ("tumoral-calcinosis",)),
+    ("recorded-scrotal-calcinosis", ("scrotal-calcinosis",)),
+    ("recorded-milia-like", ("milia-like-calcinosis",)),
+    ("recorded-subepidermal-nodule", ("subepidermal-calcified-nodule",)),
     ("liver-disease", ("liver-disease",)),
 ):
     PREDICATES[_name] = lambda view, cs=_concepts: _any(view.has_condition(*cs))  # type: ignore[misc]
@@ -250,7 +332,7 @@ def _malignancy(view: FactView) -> Finding:
 @predicate("vitamin-d-excess")
 def _vitd(view: FactView) -> Finding:
     return _combine(
-        _any(view.has_condition("hypervitaminosis-d", "sarcoidosis", "milk-alkali-syndrome")),
+        _any(view.has_condition("hypervitaminosis-d", "milk-alkali-syndrome")),
         _flag(view, "vitamin-d-25", {"H"}),
         _flag(view, "vitamin-d-1-25", {"H"}),
     )
@@ -297,6 +379,41 @@ def _mineral(view: FactView) -> Finding:
     )
 
 
+@predicate("mineral-derangement-real")
+def _mineral_real(view: FactView) -> Finding:
+    """A real derangement (dossier I1): calcium, phosphate or Ca×PO4 actually high, or vitamin D excess."""
+    return _combine(_hyperca(view), _hyperpo4(view), _cap_high(view), _vitd(view))
+
+
+@predicate("pth-high")
+def _pth_high(view: FactView) -> Finding:
+    return _flag(view, "pth", {"H"})
+
+
+@predicate("established-hyperparathyroidism")
+def _established_hpt(view: FactView) -> Finding:
+    """Recorded hyperparathyroidism, or raised PTH with high calcium, or raised PTH without kidney disease
+    (a mildly raised PTH in kidney disease alone does not establish it, reading I3)."""
+    recorded = _any(view.has_condition("hyperparathyroidism"))
+    pth = _pth_high(view)
+    if recorded.holds:
+        return recorded
+    if pth.holds and (_hyperca(view).holds or not _ckd(view).holds):
+        return _combine(pth, _hyperca(view))
+    return Finding(False, pth.facts)
+
+
+@predicate("calcium-phosphate-normal")
+def _ca_po4_normal(view: FactView) -> Finding:
+    ca = view.lab("ionized-calcium") or view.lab("corrected-calcium")
+    po4 = view.lab("phosphate")
+    if ca is None or po4 is None:
+        return Finding(False)
+    cap = view.lab("ca-x-po4")
+    normal = ca.flag == "N" and po4.flag == "N" and (cap is None or cap.flag in ("N", "U"))
+    return Finding(normal, (ca.fact, po4.fact, *((cap.fact,) if cap else ())))
+
+
 @predicate("mineral-labs-normal")
 def _labs_normal(view: FactView) -> Finding:
     needed = ("corrected-calcium", "phosphate")
@@ -330,6 +447,11 @@ def _neonate(view: FactView) -> Finding:
     return _age(view, lambda a: a <= 28 / 365.25)
 
 
+@predicate("infant")
+def _infant(view: FactView) -> Finding:
+    return _age(view, lambda a: a < 1)
+
+
 @predicate("young-adult-male")
 def _young_male(view: FactView) -> Finding:
     if view.sex != "male":
@@ -344,6 +466,59 @@ def _pregnant(view: FactView) -> Finding:
     preg = view.has_condition("pregnancy")
     holds = bool(view.pregnant)
     return Finding(holds, tuple(([fact] if fact else []) + preg))
+
+
+@predicate("breastfeeding")
+def _breastfeeding(view: FactView) -> Finding:
+    fact = view.demographics.get("breastfeeding")
+    recorded = view.has_condition("lactation")
+    return Finding(bool(view.breastfeeding), tuple(([fact] if fact else []) + recorded))
+
+
+# ----------------------------------------------------------------------- calcinosis itself
+IMAGING = ("radiograph", "ct-scan", "ultrasound", "bone-scan")
+
+
+@predicate("calcinosis-recorded")
+def _calcinosis_recorded(view: FactView) -> Finding:
+    """A lesion, a calcinosis diagnosis (code or text), or imaging or histology showing calcification."""
+    imaging = [
+        f
+        for f in view.had_event(*IMAGING)
+        if "calcif" in f"{f.text} {f.value or ''}".lower()
+        or "calcinosis" in f"{f.text} {f.value or ''}".lower()
+    ]
+    return _any(
+        list(
+            dict.fromkeys(
+                [lesion.fact for lesion in view.lesions]
+                + view.has_condition("calcinosis-cutis")
+                + view.had_event(
+                    "biopsy-calcification", "biopsy-arteriolar-calcification", "histology-ossification"
+                )
+                + imaging
+            )
+        )
+    )
+
+
+@predicate("self-limiting-form")
+def _self_limiting(view: FactView) -> Finding:
+    """Neonatal/infant IV-calcium extravasation or heel-stick calcinosis, or milia-like papules in a child
+    (reading I5)."""
+    infant = _infant(view)
+    neonatal = [
+        e.fact
+        for e in view.exposures
+        if e.concepts & {"iv-calcium", "iv-calcium-extravasation", "heel-sticks", "iv-calcium-medication"}
+    ]
+    if infant.holds and neonatal and _iatrogenic(view).holds:
+        return Finding(True, (*infant.facts, *neonatal))
+    micc = _any(view.lesions_with("milia-like"))
+    child = _child(view)
+    if micc.holds and child.holds:
+        return Finding(True, (*micc.facts, *child.facts))
+    return Finding(False)
 
 
 # ----------------------------------------------------------------------- current medications

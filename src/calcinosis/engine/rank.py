@@ -64,6 +64,7 @@ def patient_settings(view: FactView, call: SubtypeCall) -> set[str]:
 class Draft:
     therapy: Therapy
     stance: Stance
+    lead: int | None = None
     line: str | None = None
     fit: Applicability | None = None
     rationale: list[str] = field(default_factory=list)
@@ -261,9 +262,13 @@ def _finish(draft: Draft, rank: int, pack: KnowledgePack) -> TherapyOption:
     )
 
 
-def _key(d: Draft, pack: KnowledgePack) -> tuple[int, int, int, int, int, str]:
+def _key(d: Draft, pack: KnowledgePack) -> tuple[bool, int, int, int, int, int, int, str]:
+    """Contraindicated (avoid) options last whatever else holds; then options a context reading leads with;
+    then stance, stated line, features targeted, evidence level, fit and name."""
     level = evidence_of(d.therapy, pack).shown
     return (
+        d.stance is Stance.AVOID,
+        d.lead if d.lead is not None else len(pack.ranking_rules),
         STANCE_ORDER[d.stance],
         LINE_ORDER.get(d.line or "", 3),
         -d.targets_met,
@@ -273,16 +278,72 @@ def _key(d: Draft, pack: KnowledgePack) -> tuple[int, int, int, int, int, str]:
     )
 
 
+def _forced(therapy: Therapy, view: FactView, settings: set[str], pack: KnowledgePack) -> Draft:
+    """A draft for an option a context reading brings in even outside the patient's setting."""
+    draft = _draft(therapy, view, settings, pack)
+    if draft is not None:
+        return draft
+    draft = Draft(therapy, Stance.CONSIDER)
+    for target in therapy.targets:
+        found = evaluate(target, view)
+        if found.holds:
+            draft.targets_met += 1
+            draft.facts.extend(found.facts)
+            draft.rules.append(f"target:{target}")
+            draft.rationale.append(
+                f"Aimed at a feature this patient has: {pack.predicates[target].description.lower()}."
+            )
+    _apply_cautions(draft, view, pack)
+    return draft
+
+
+def apply_ranking_rules(
+    drafts: dict[str, Draft], view: FactView, settings: set[str], pack: KnowledgePack
+) -> None:
+    """The pack's context readings (dossier §1.5 I3, I5, I6): lead options, and stance limits."""
+    for index, rr in enumerate(pack.ranking_rules):
+        when = [evaluate(p, view) for p in rr.when]
+        unless = [evaluate(p, view) for p in rr.unless]
+        if not all(f.holds for f in when) or any(f.holds for f in unless):
+            continue
+        trigger_facts = [x for f in (*when, *unless) for x in f.facts]
+        touched: list[Draft] = []
+        for tid in rr.lead:
+            d = drafts.get(tid) or _forced(pack.therapies[tid], view, settings, pack)
+            drafts[tid] = d
+            if d.lead is None:
+                d.lead = index
+            if d.stance is Stance.CONSIDER:
+                d.stance = Stance.RECOMMENDED
+            touched.append(d)
+        limited = [drafts[t] for t in rr.therapies if t in drafts] + [
+            d
+            for d in drafts.values()
+            if d.therapy.kind in rr.limit_kinds
+            and d.therapy.id not in rr.lead
+            and d.therapy.id not in rr.therapies
+        ]
+        if rr.max_stance is not None:
+            for d in limited:
+                d.lower_to(Stance(rr.max_stance))
+        for d in (*touched, *limited):
+            d.rules.append(f"ranking:{rr.id}")
+            d.rationale.append(rr.text)
+            d.refs.extend(rr.sources)
+            d.facts.extend(trigger_facts)
+
+
 def rank_therapies(
     view: FactView, call: SubtypeCall, pack: KnowledgePack, lowered: dict[str, tuple[Stance, str]]
 ) -> tuple[TherapyOption, ...]:
     """``lowered`` maps therapy ids to a stance imposed by a fired alert, with the reason."""
     settings = patient_settings(view, call)
-    drafts = [d for t in pack.therapies.values() if (d := _draft(t, view, settings, pack)) is not None]
-    for d in drafts:
+    drafts = {t.id: d for t in pack.therapies.values() if (d := _draft(t, view, settings, pack)) is not None}
+    for d in drafts.values():
         if d.therapy.id in lowered:
             stance, why = lowered[d.therapy.id]
             d.lower_to(stance)
             d.rationale.append(why)
-    drafts.sort(key=lambda d: _key(d, pack))
-    return tuple(_finish(d, i + 1, pack) for i, d in enumerate(drafts))
+    apply_ranking_rules(drafts, view, settings, pack)
+    ordered = sorted(drafts.values(), key=lambda d: _key(d, pack))
+    return tuple(_finish(d, i + 1, pack) for i, d in enumerate(ordered))

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from calcinosis.pack.models import EvidenceLevel, SubtypeCode
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 class Out(BaseModel):
@@ -60,6 +60,90 @@ class SubtypeCall(Out):
     confidence: Literal["high", "medium", "low", "none"]
     reasons: tuple[Reason, ...]
     alternatives: tuple[SubtypeAlternative, ...] = ()
+    follows_record: bool = False
+    would_change: tuple[str, ...] = ()
+
+
+class FindingOut(Out):
+    """One weighed finding of the differential: a rule that matched (or could, once a test is done)."""
+
+    rule: str
+    text: str
+    weight: int
+    facts: tuple[str, ...] = ()
+    tests: tuple[str, ...] = ()
+
+
+class Candidate(Out):
+    """A subtype or variant in the weighed differential, with what supports, opposes and is still missing."""
+
+    key: str
+    code: SubtypeCode
+    variant: str | None = None
+    name: str
+    rank: int
+    score: int
+    confidence: Literal["high", "medium", "low", "none"]
+    supporting: tuple[FindingOut, ...] = ()
+    opposing: tuple[FindingOut, ...] = ()
+    missing: tuple[FindingOut, ...] = ()
+    basis: Basis
+
+
+class NextTest(Out):
+    """The missing investigation that best separates the two leading candidates."""
+
+    workup_id: str
+    name: str
+    separates: tuple[str, ...]
+    why: str
+
+
+class CalcinosisEvidence(Out):
+    """Whether calcinosis itself is recorded (a lesion, a diagnosis, imaging or histology)."""
+
+    recorded: bool
+    text: str
+    facts: tuple[str, ...] = ()
+
+
+class RiskItem(Out):
+    id: str
+    subtypes: tuple[SubtypeCode, ...]
+    watch_for: str
+    basis: Basis
+
+
+class PatientContext(Out):
+    """Facts about the patient the rest of the assessment uses (age group, pregnancy, breastfeeding, kidney)."""
+
+    age_years: float | None = None
+    age_group: Literal["neonate", "infant", "child", "adult", "unknown"] = "unknown"
+    sex: str = "unknown"
+    pregnant: bool | None = None
+    breastfeeding: bool | None = None
+    severe_renal_impairment: bool = False
+
+
+class LabelFactOut(Out):
+    """What a drug label says for one patient context (drug-labels.md), or that nothing is recorded."""
+
+    context: Literal["pregnancy", "lactation", "child", "severe-renal-impairment"]
+    drug: str | None = None
+    status: Literal["recorded", "not-recorded", "not-a-drug"]
+    severity: str | None = None
+    text: str
+    label: str | None = None
+    verified: bool = False
+    sources: tuple[Citation, ...] = ()
+
+
+class MedicationSafety(Out):
+    """Label facts for one current medication in this patient's context."""
+
+    medication: str
+    fact_id: str
+    facts: tuple[LabelFactOut, ...]
 
 
 class WorkupStatus(StrEnum):
@@ -75,6 +159,8 @@ class WorkupEntry(Out):
     status: WorkupStatus
     why: str
     result: str | None = None
+    separates: tuple[str, ...] = ()
+    optional: bool = False
     basis: Basis
 
 
@@ -134,6 +220,7 @@ class TherapyOption(Out):
     cautions: tuple[CautionOut, ...] = ()
     conflicts: tuple[ConflictOut, ...] = ()
     already_receiving: bool = False
+    label_facts: tuple[LabelFactOut, ...] = ()
     basis: Basis
 
 
@@ -178,3 +265,9 @@ class Assessment(Out):
     facts_used: tuple[FactUsed, ...]
     input_issues: tuple[IssueOut, ...]
     disclaimer: str
+    calcinosis: CalcinosisEvidence = CalcinosisEvidence(recorded=True, text="")
+    differential: tuple[Candidate, ...] = ()
+    next_test: NextTest | None = None
+    risk_profile: tuple[RiskItem, ...] = ()
+    patient_context: PatientContext = PatientContext()
+    medication_safety: tuple[MedicationSafety, ...] = ()

@@ -13,26 +13,32 @@ STATUS_ORDER = {WorkupStatus.MISSING: 0, WorkupStatus.ABNORMAL: 1, WorkupStatus.
 
 
 def active_scenarios(
-    view: FactView, call: SubtypeCall, pack: KnowledgePack
+    view: FactView, call: SubtypeCall, pack: KnowledgePack, calcinosis: bool = True
 ) -> list[tuple[WorkupScenario, list[Fact]]]:
-    codes = {call.code, *(a.code for a in call.alternatives)}
-    out: list[tuple[WorkupScenario, list[Fact]]] = []
+    """Scenarios of dossier §2.4 that apply: by the call (and its alternatives) or a predicate. The baseline
+    applies only when no specific scenario does (reading I4); without recorded calcinosis only the
+    predicate-driven scenarios apply (the work-up that fits the risk context)."""
+    codes = {call.code, *(a.code for a in call.alternatives)} if calcinosis else set()
+    found: list[tuple[WorkupScenario, list[Fact]]] = []
     for scenario in pack.scenarios.values():
         facts: list[Fact] = []
-        applies = scenario.id == "all" or bool(codes & set(scenario.subtypes))
+        applies = bool(codes & set(scenario.subtypes))
         for name in scenario.applies_when:
-            found = evaluate(name, view)
-            if found.holds:
+            hit = evaluate(name, view)
+            if hit.holds:
                 applies = True
-                facts.extend(found.facts)
+                facts.extend(hit.facts)
         if call.variant is not None and call.variant in scenario.unless_variants:
             applies = False
-        if applies:
-            out.append((scenario, facts))
-    return out
+        if applies and scenario.kind != "baseline":
+            found.append((scenario, facts))
+    if calcinosis and not any(s.kind == "specific" for s, _ in found):
+        found = [(s, []) for s in pack.scenarios.values() if s.kind == "baseline"] + found
+    return found
 
 
-def _status(item: WorkupItem, view: FactView) -> tuple[WorkupStatus, str | None, list[Fact]]:
+def item_status(item: WorkupItem, view: FactView) -> tuple[WorkupStatus, str | None, list[Fact]]:
+    """Whether the record has the item: a lab result (abnormal when flagged) or an event; else missing."""
     results = [lv for a in item.analytes if (lv := view.lab(a)) is not None]
     if results:
         abnormal = [lv for lv in results if lv.flag in {"H", "L", "A"}]
@@ -49,8 +55,29 @@ def _status(item: WorkupItem, view: FactView) -> tuple[WorkupStatus, str | None,
     return WorkupStatus.MISSING, None, []
 
 
-def plan_workup(view: FactView, call: SubtypeCall, pack: KnowledgePack) -> tuple[WorkupEntry, ...]:
-    scenarios = active_scenarios(view, call, pack)
+def _separates(item: WorkupItem, pack: KnowledgePack, present: list[str]) -> tuple[str, ...]:
+    """Differential candidates the item's result bears on: those whose findings it decides, and those it
+    informs, preferring candidates in this patient's differential."""
+    named = [
+        f"{r.subtype.value}/{r.variant}" if r.variant else r.subtype.value
+        for r in pack.rules
+        if item.id in r.decided_by
+    ] + list(item.informs)
+    named = list(dict.fromkeys(named))
+    codes_present = {k.split("/")[0] for k in present}
+    here = [k for k in named if k in present or k.split("/")[0] in codes_present]
+    return tuple(here or named)
+
+
+def plan_workup(
+    view: FactView,
+    call: SubtypeCall,
+    pack: KnowledgePack,
+    *,
+    calcinosis: bool = True,
+    present: list[str] | None = None,
+) -> tuple[WorkupEntry, ...]:
+    scenarios = active_scenarios(view, call, pack, calcinosis)
     names = {s.id: s.name for s, _ in scenarios}
     trigger_facts = {s.id: facts for s, facts in scenarios}
     entries: list[WorkupEntry] = []
@@ -58,8 +85,17 @@ def plan_workup(view: FactView, call: SubtypeCall, pack: KnowledgePack) -> tuple
         applying = [s for s in item.needed_when if s in names]
         if not applying:
             continue
-        status, result, facts = _status(item, view)
+        if not calcinosis and item.kind in ("imaging", "histology", "genetic"):
+            continue
+        if item.only_when and not all(evaluate(p, view).holds for p in item.only_when):
+            continue
+        if any(evaluate(p, view).holds for p in item.not_when):
+            continue
+        status, result, facts = item_status(item, view)
+        optional = all(s in item.optional_in for s in applying)
         why = f"{item.purpose} Needed for: {', '.join(names[s] for s in applying)}."
+        if optional:
+            why += " Optional in this scenario."
         basis_facts = facts + [f for s in applying for f in trigger_facts[s]]
         scenario_sources = [r for s in applying for r in pack.scenarios[s].sources]
         entries.append(
@@ -70,6 +106,8 @@ def plan_workup(view: FactView, call: SubtypeCall, pack: KnowledgePack) -> tuple
                 status=status,
                 why=why,
                 result=result,
+                separates=_separates(item, pack, present or []),
+                optional=optional,
                 basis=make_basis(
                     pack,
                     rules=[f"workup:{s}" for s in applying],
@@ -78,5 +116,5 @@ def plan_workup(view: FactView, call: SubtypeCall, pack: KnowledgePack) -> tuple
                 ),
             )
         )
-    entries.sort(key=lambda e: STATUS_ORDER[e.status])
+    entries.sort(key=lambda e: (STATUS_ORDER[e.status], e.optional))
     return tuple(entries)

@@ -9,7 +9,10 @@ from calcinosis.pack.models import (
     ContextAlert,
     EvidenceLevel,
     PackMeta,
+    RankingRule,
     ReferenceInterval,
+    RiskContext,
+    Scoring,
     Slug,
     Source,
     Sourced,
@@ -62,7 +65,10 @@ class KnowledgePack(BaseModel):
     rules: tuple[SubtypeRule, ...]
     alerts: tuple[ContextAlert, ...]
     conflicts: tuple[Conflict, ...]
-    reference_intervals: dict[str, ReferenceInterval]
+    reference_intervals: dict[str, tuple[ReferenceInterval, ...]]
+    scoring: Scoring
+    ranking_rules: tuple[RankingRule, ...]
+    risk_contexts: tuple[RiskContext, ...]
     therapies: dict[str, Therapy]
     evidence: dict[str, TherapyEvidence]
 

@@ -22,7 +22,10 @@ from calcinosis.pack.models import (
     Conflict,
     ContextAlert,
     PackMeta,
+    RankingRule,
     ReferenceInterval,
+    RiskContext,
+    Scoring,
     Source,
     SourceRef,
     Subtype,
@@ -45,6 +48,9 @@ PACK_FILES = (
     "alerts.yaml",
     "conflicts.yaml",
     "reference-intervals.yaml",
+    "scoring.yaml",
+    "ranking.yaml",
+    "risk.yaml",
 )
 
 
@@ -145,7 +151,13 @@ def load_pack(directory: Path | None = None) -> KnowledgePack:
     intervals = _validate_list(
         ReferenceInterval, raw["reference-intervals.yaml"], "reference-intervals.yaml", "intervals"
     )
+    scoring = _validate(Scoring, raw["scoring.yaml"], "scoring.yaml")
+    ranking = _validate_list(RankingRule, raw["ranking.yaml"], "ranking.yaml", "rules")
+    risks = _validate_list(RiskContext, raw["risk.yaml"], "risk.yaml", "contexts")
     _unique(iter(therapies), "therapies/", "therapies")
+    by_analyte: dict[str, list[ReferenceInterval]] = {}
+    for interval in intervals:
+        by_analyte.setdefault(interval.analyte, []).append(interval)
 
     pack = KnowledgePack(
         meta=meta,
@@ -159,7 +171,10 @@ def load_pack(directory: Path | None = None) -> KnowledgePack:
         rules=rules,
         alerts=alerts,
         conflicts=conflicts,
-        reference_intervals={r.analyte: r for r in intervals},
+        reference_intervals={k: tuple(v) for k, v in by_analyte.items()},
+        scoring=scoring,
+        ranking_rules=ranking,
+        risk_contexts=risks,
         therapies={t.id: t for t in therapies},
         evidence={t.id: _evidence(t) for t in therapies},
     )
@@ -217,6 +232,37 @@ def _cross_check(pack: KnowledgePack) -> None:
             known("rules.yaml", f"{rule.id}.predicates", p, pack.predicates, "predicate")
         if rule.variant is not None:
             known("rules.yaml", f"{rule.id}.variant", rule.variant, pack.subtypes, "subtype")
+        for w in rule.decided_by:
+            known("rules.yaml", f"{rule.id}.decided_by", w, pack.workup, "work-up item")
+        for v in rule.except_variants:
+            known("rules.yaml", f"{rule.id}.except_variants", v, pack.subtypes, "subtype")
+    candidates = {r.subtype.value for r in pack.rules} | {
+        f"{r.subtype.value}/{r.variant}" for r in pack.rules if r.variant
+    }
+    for item in pack.workup.values():
+        for p in (*item.only_when, *item.not_when):
+            known("workup.yaml", f"{item.id}.only_when", p, pack.predicates, "predicate")
+        for sc in (*item.needed_when, *item.optional_in):
+            known("workup.yaml", f"{item.id}.needed_when", sc, pack.scenarios, "scenario")
+        for c in item.informs:
+            known("workup.yaml", f"{item.id}.informs", c, candidates, "candidate")
+    for scenario in pack.scenarios.values():
+        for p in scenario.applies_when:
+            known("workup.yaml", f"{scenario.id}.applies_when", p, pack.predicates, "predicate")
+    walk("scoring.yaml", "", pack.scoring)
+    for rr in pack.ranking_rules:
+        walk("ranking.yaml", rr.id, rr)
+        for p in (*rr.when, *rr.unless):
+            known("ranking.yaml", f"{rr.id}.when", p, pack.predicates, "predicate")
+        for t in (*rr.lead, *rr.therapies):
+            known("ranking.yaml", f"{rr.id}.therapies", t, pack.therapies, "therapy")
+    for risk in pack.risk_contexts:
+        walk("risk.yaml", risk.id, risk)
+        for p in risk.any_of:
+            known("risk.yaml", f"{risk.id}.any_of", p, pack.predicates, "predicate")
+    for analyte, intervals in pack.reference_intervals.items():
+        for i, ri in enumerate(intervals):
+            walk("reference-intervals.yaml", f"{analyte}.{i}", ri)
     for alert in pack.alerts:
         walk("alerts.yaml", alert.id, alert)
         for p in alert.trigger:
@@ -228,16 +274,9 @@ def _cross_check(pack: KnowledgePack) -> None:
             known("alerts.yaml", f"{alert.id}.therapies", t, pack.therapies, "therapy")
     for conflict in pack.conflicts:
         walk("conflicts.yaml", conflict.id, conflict)
-    for r in pack.reference_intervals.values():
-        walk("reference-intervals.yaml", r.analyte, r)
     for scenario in pack.scenarios.values():
-        for p in scenario.applies_when:
-            known("workup.yaml", f"{scenario.id}.applies_when", p, pack.predicates, "predicate")
         for v in scenario.unless_variants:
             known("workup.yaml", f"{scenario.id}.unless_variants", v, pack.subtypes, "subtype")
-    for item in pack.workup.values():
-        for s in item.needed_when:
-            known("workup.yaml", f"{item.id}.needed_when", s, pack.scenarios, "scenario")
     for therapy in pack.therapies.values():
         rel = f"therapies/{therapy.id}.yaml"
         walk(rel, "", therapy)

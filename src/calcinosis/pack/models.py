@@ -151,7 +151,12 @@ class LabCode(Strict):
 
 
 class WorkupItem(Strict):
-    """An investigation; ``needed_when`` names work-up scenarios (see ``workup.yaml``)."""
+    """An investigation; ``needed_when`` names work-up scenarios (see ``workup.yaml``).
+
+    ``only_when``: predicates that must all hold for the item to be asked (e.g. dialysis adequacy only on
+    dialysis); ``not_when``: predicates any of which removes it (dossier §1.5 I4). ``optional_in``: scenarios
+    in which the sources call it optional. ``informs``: differential candidates (``subtype`` or
+    ``subtype/variant``) the result helps to confirm or exclude, besides those the rules name."""
 
     id: Slug
     name: str
@@ -161,6 +166,10 @@ class WorkupItem(Strict):
     purpose: str
     events: tuple[Slug, ...] = ()
     needed_when: tuple[Slug, ...] = Field(min_length=1)
+    only_when: tuple[Slug, ...] = ()
+    not_when: tuple[Slug, ...] = ()
+    optional_in: tuple[Slug, ...] = ()
+    informs: tuple[str, ...] = ()
     note: str | None = None
     sources: Sourced
 
@@ -168,7 +177,9 @@ class WorkupItem(Strict):
 class WorkupScenario(Strict):
     """A situation with its own minimum work-up. It applies when the subtype call (or an alternative) is one
     of ``subtypes`` or any predicate in ``applies_when`` holds, unless the call's variant is one of
-    ``unless_variants`` (a variant with its own, smaller work-up); ``all`` applies to every patient."""
+    ``unless_variants`` (a variant with its own, smaller work-up). A ``baseline`` scenario applies only when no
+    ``specific`` scenario does (the scenario's own work-up replaces the baseline, dossier §1.5 I4); ``context``
+    scenarios add to either."""
 
     id: Slug
     name: str
@@ -176,6 +187,7 @@ class WorkupScenario(Strict):
     subtypes: tuple[SubtypeCode, ...] = ()
     applies_when: tuple[Slug, ...] = ()
     unless_variants: tuple[Slug, ...] = ()
+    kind: Literal["baseline", "specific", "context"] = "specific"
     sources: Sourced
 
 
@@ -316,7 +328,13 @@ class ContextAlert(Strict):
 
 
 class SubtypeRule(Strict):
-    """A classification rule (dossier section 1.4). Predicates are named; the engine evaluates them."""
+    """A weighed finding for one differential candidate (dossier §1.4 rules read as §1.5 says).
+
+    ``role`` support adds ``weight`` to the candidate ``subtype``/``variant``; oppose subtracts it (an
+    oppose rule without a variant also applies to the subtype's variants when ``applies_to_variants``).
+    Within a ``group`` only the heaviest matching finding counts, so risk context cannot pile up into a
+    derangement. ``follows_record``: the finding is a diagnosis the clinician recorded. ``decided_by``:
+    work-up items whose result settles the finding when it cannot be judged yet."""
 
     id: Slug
     title: str
@@ -326,16 +344,74 @@ class SubtypeRule(Strict):
     any_of: tuple[Slug, ...] = ()
     none_of: tuple[Slug, ...] = ()
     confidence: Literal["high", "medium", "low"]
+    role: Literal["support", "oppose"] = "support"
+    weight: int = Field(ge=1, le=12)
+    group: Slug | None = None
+    follows_record: bool = False
+    applies_to_variants: bool = True
+    except_variants: tuple[Slug, ...] = ()
+    decided_by: tuple[Slug, ...] = ()
     caveat: str | None = None
     sources: Sourced
 
 
 class ReferenceInterval(Strict):
+    """A reference interval, optionally for an age band (days, lower bound inclusive) and sex. Intervals are
+    site configuration: an interval without an age band is the adult default."""
+
     analyte: Slug
     unit: str
     low: float | None = None
     high: float | None = None
+    age_min_days: float | None = Field(default=None, ge=0)
+    age_max_days: float | None = Field(default=None, gt=0)
+    sex: Literal["female", "male"] | None = None
+    population: str | None = None
     note: str | None = None
+    sources: Sourced
+
+    @property
+    def paediatric(self) -> bool:
+        return self.age_max_days is not None
+
+
+class Scoring(Strict):
+    """How weighed findings become a call: thresholds on a candidate's score and its lead over the next."""
+
+    call_threshold: int = Field(ge=1)
+    medium_score: int = Field(ge=1)
+    high_score: int = Field(ge=1)
+    high_margin: int = Field(ge=0)
+    note: str
+    sources: Sourced
+
+
+class RankingRule(Strict):
+    """A context reading that reorders or limits therapy options (dossier §1.5 I3, I5, I6).
+
+    When every ``when`` predicate holds and no ``unless`` predicate does: ``lead`` options are listed (even
+    outside the patient's setting), raised to ``recommended`` unless a caution forbids it, and ranked first;
+    ``therapies`` and every other option whose kind is in ``limit_kinds`` are held at ``max_stance`` or
+    below."""
+
+    id: Slug
+    when: tuple[Slug, ...] = ()
+    unless: tuple[Slug, ...] = ()
+    lead: tuple[Slug, ...] = ()
+    therapies: tuple[Slug, ...] = ()
+    limit_kinds: tuple[Literal["drug", "procedure", "supportive", "strategy"], ...] = ()
+    max_stance: Literal["recommended", "consider", "use-with-caution", "avoid"] | None = None
+    text: str
+    sources: Sourced
+
+
+class RiskContext(Strict):
+    """A patient context that puts someone at risk of a calcinosis subtype, with what to watch for."""
+
+    id: Slug
+    any_of: tuple[Slug, ...] = Field(min_length=1)
+    subtypes: tuple[SubtypeCode, ...] = Field(min_length=1)
+    watch_for: str
     sources: Sourced
 
 

@@ -122,6 +122,9 @@ class Case(Edge):
     as_of: dt.date | None = None
     sex: Sex = Field(default=Sex.UNKNOWN, validation_alias=AliasChoices("sex", "gender"))
     pregnant: bool | None = None
+    breastfeeding: bool | None = Field(
+        default=None, validation_alias=AliasChoices("breastfeeding", "lactating")
+    )
     conditions: tuple[Condition, ...] = ()
     labs: tuple[Lab, ...] = ()
     lesions: tuple[Lesion, ...] = ()
