@@ -19,10 +19,10 @@ A list field agrees for a case only when every one of its ids agrees; the per-id
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from calcinosis.engine import assess
+from calcinosis import assess
 from calcinosis.pack import KnowledgePack, load_pack_cached
 from calcinosis.validation.loader import Corpus, LoadedCase
 from calcinosis.validation.models import (
@@ -35,7 +35,6 @@ from calcinosis.validation.models import (
 )
 
 AssessmentJson = Mapping[str, Any]
-Assessor = Callable[[LoadedCase], AssessmentJson]
 
 
 def _subtype(a: AssessmentJson) -> tuple[str | None, str | None]:
@@ -203,25 +202,18 @@ def summarise(results: Sequence[CaseResult]) -> tuple[FieldSummary, ...]:
     return tuple(out)
 
 
-def engine_assessor(pack: KnowledgePack) -> Assessor:
+def _assess_json(loaded: LoadedCase, pack: KnowledgePack) -> AssessmentJson:
     """Run the public engine on a loaded case and return the Assessment's JSON form."""
-
-    def run(loaded: LoadedCase) -> AssessmentJson:
-        result: dict[str, Any] = assess(loaded.case, pack, issues=loaded.issues).model_dump(mode="json")
-        return result
-
-    return run
+    result: dict[str, Any] = assess(loaded.case, pack, issues=loaded.issues).model_dump(mode="json")
+    return result
 
 
-def validate_corpus(
-    corpus: Corpus, pack: KnowledgePack | None = None, assessor: Assessor | None = None
-) -> ValidationReport:
+def validate_corpus(corpus: Corpus, pack: KnowledgePack | None = None) -> ValidationReport:
     """Run the engine on every case of the corpus and report agreement per case and per field."""
     pack = pack or load_pack_cached()
-    run = assessor or engine_assessor(pack)
     results: list[CaseResult] = []
     for loaded in corpus.cases:
-        assessment = run(loaded)
+        assessment = _assess_json(loaded, pack)
         code, variant = _subtype(assessment)
         results.append(
             CaseResult(

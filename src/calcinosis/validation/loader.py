@@ -13,10 +13,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from calcinosis import parse_case
 from calcinosis.errors import InputError
 from calcinosis.pack import KnowledgePack, load_pack_cached
 from calcinosis.patient import Case, InputIssue
-from calcinosis.patient.case_json import parse_case
 from calcinosis.validation.models import CorpusCase, Note
 
 KNOWN_PENDING: frozenset[str] = frozenset({"infection-culture-antibiotics"})
