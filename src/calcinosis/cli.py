@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "calcinosis.commands.fhir",
     "calcinosis.commands.serve",
     "calcinosis.commands.screen",
+    "calcinosis.commands.validate",
 )
 
 
