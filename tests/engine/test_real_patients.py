@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from calcinosis.engine import Assessment, Stance, assess
 from calcinosis.engine.facts import build_view
 from calcinosis.pack import KnowledgePack
@@ -264,7 +262,6 @@ def test_red_hot_discharging_deposits_raise_infection_first() -> None:
     assert a.therapies[0].stance is Stance.RECOMMENDED
 
 
-@pytest.mark.xfail(strict=True, reason="written before the fix (issue 10)")
 def test_pregnant_patient_on_methotrexate_gets_an_alert_from_the_label() -> None:
     a = run(
         {
@@ -282,7 +279,6 @@ def test_pregnant_patient_on_methotrexate_gets_an_alert_from_the_label() -> None
     assert current and any(f.context == "pregnancy" for f in current[0].facts)
 
 
-@pytest.mark.xfail(strict=True, reason="written before the fix (issue 10)")
 def test_options_without_a_pregnancy_fact_say_not_recorded() -> None:
     a = run(
         {

@@ -10,7 +10,7 @@ import pytest
 
 from calcinosis.errors import EXIT_BAD_INPUT
 from calcinosis.pack import KnowledgePack
-from calcinosis.validation import KNOWN_PENDING, CorpusError, load_corpus
+from calcinosis.validation import CorpusError, load_corpus
 from tests.validation.corpus_helpers import PUBLISHED, entry, write
 
 
@@ -133,17 +133,6 @@ def test_an_id_cannot_be_both_included_and_avoided(tmp_path: Path) -> None:
         entry("bad-case", must_include=["diltiazem"], must_avoid=["diltiazem"]),
         r"'diltiazem' is both in must_include and must_avoid",
     )
-
-
-def test_pending_therapy_id_is_a_warning_not_an_error(tmp_path: Path, pack: KnowledgePack) -> None:
-    pending = sorted(KNOWN_PENDING - set(pack.therapies))
-    if not pending:
-        pytest.skip("every pending id is in the pack now; KNOWN_PENDING can be emptied")
-    write(tmp_path, entry("pending-case", must_include=[pending[0]]))
-    corpus = load_corpus(tmp_path)
-    assert len(corpus.cases) == 1
-    assert [(n.level, n.file) for n in corpus.notes] == [("warning", "pending-case.yaml")]
-    assert pending[0] in corpus.notes[0].message
 
 
 def test_first_bad_file_stops_the_load(tmp_path: Path) -> None:

@@ -8,10 +8,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from calcinosis.engine.alerts import fire_alerts
+from calcinosis.engine.alerts import SEVERITY_ORDER, fire_alerts
 from calcinosis.engine.classify import classify
 from calcinosis.engine.context import patient_context, risk_profile
 from calcinosis.engine.facts import build_view
+from calcinosis.engine.labels import medication_labels
 from calcinosis.engine.rank import rank_therapies
 from calcinosis.engine.results import (
     Assessment,
@@ -67,6 +68,8 @@ def assess(
     present = [c.key for c in diff.candidates]
     workup = plan_workup(view, call, pack, calcinosis=recorded, present=present)
     alerts, lowered = fire_alerts(view, pack)
+    medication_safety, label_alerts = medication_labels(view, pack)
+    alerts = tuple(sorted((*alerts, *label_alerts), key=lambda al: SEVERITY_ORDER[al.severity]))
     therapies = rank_therapies(view, call, pack, lowered) if recorded else ()
     used_ids: set[str] = set(diff.calcinosis.facts)
     for reason in (*call.reasons, *(r for a in call.alternatives for r in a.reasons)):
@@ -109,4 +112,5 @@ def assess(
         next_test=diff.next_test,
         risk_profile=risks,
         patient_context=patient_context(view),
+        medication_safety=medication_safety,
     )

@@ -183,6 +183,10 @@ def _score_candidates(view: FactView, pack: KnowledgePack, missing: set[str]) ->
                 s.support.append(r)
             else:
                 s.oppose.append(r)
+    for s in by_key.values():
+        core = by_key.get(s.code.value)
+        if s.variant is not None and s.support and core is not None:
+            s.support = [*core.support, *s.support]
     scored = [s for s in by_key.values() if s.support]
     for s in scored:
         s.score = _group_sum(s.support) - _group_sum(s.oppose)
@@ -303,16 +307,6 @@ def classify(view: FactView, pack: KnowledgePack) -> Differential:
         )
         for r in top.support
     ]
-    if top.variant is not None:
-        core = next((s for s in scored if s.code is top.code and s.variant is None), None)
-        if core is not None:
-            reasons += [
-                Reason(
-                    text=_reason_text(r),
-                    basis=make_basis(pack, rules=[r.rule.id], facts=r.facts, sources=r.rule.sources),
-                )
-                for r in core.support
-            ]
     reasons += [
         Reason(
             text=f"Argues against: {r.rule.title}",

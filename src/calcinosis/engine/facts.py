@@ -58,6 +58,7 @@ class LesionFacts:
     size_mm: float | None
     site_text: str = ""
     onset: dt.date | None = None
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -499,5 +500,6 @@ def _lesions(case: Case, view: FactView) -> None:
                 lesion.size_mm,
                 " ".join(t for t in (lesion.site, lesion.description) if t),
                 lesion.onset,
+                text,
             )
         )

@@ -110,12 +110,15 @@ def _digital(view: FactView) -> Finding:
 
 @predicate("lesions-widespread")
 def _widespread(view: FactView) -> Finding:
+    """Recorded as widespread, or 20 or more lesions, or lesions in three or more body regions or at three or
+    more separately recorded sites."""
     wide = view.lesions_with("widespread")
     regions = {s for lesion in view.lesions for s in lesion.sites}
+    sites = {lesion.site_text.strip().lower() for lesion in view.lesions if lesion.site_text.strip()}
     many = [lesion.fact for lesion in view.lesions if (lesion.count or 0) >= 20]
-    if len(regions) >= 3:
+    if len(regions) >= 3 or len(sites) >= 3:
         many += [lesion.fact for lesion in view.lesions]
-    return _any(wide + many)
+    return _any(list(dict.fromkeys(wide + many)))
 
 
 @predicate("lesions-localized")
@@ -125,6 +128,19 @@ def _localized(view: FactView) -> Finding:
     regions = {s for lesion in view.lesions for s in lesion.sites}
     total = sum(lesion.count or 1 for lesion in view.lesions)
     return Finding(len(regions) <= 1 and total <= 5, tuple(lesion.fact for lesion in view.lesions))
+
+
+@predicate("localised-symptomatic-deposit")
+def _localised_symptomatic(view: FactView) -> Finding:
+    local = _localized(view)
+    symptoms = [
+        lesion.fact
+        for lesion in view.lesions
+        if lesion.features & {"painful", "inflamed", "ulcerated", "discharging", "functional-loss"}
+    ]
+    if local.holds and symptoms:
+        return Finding(True, (*local.facts, *symptoms))
+    return Finding(False, local.facts)
 
 
 @predicate("lesions-new-or-spreading")
@@ -137,10 +153,26 @@ def _scrotal(view: FactView) -> Finding:
     return _any(view.lesions_at("scrotal"))
 
 
+PLURALS = ("nodules", "papules", "plaques", "lesions", "deposits", "masses")
+
+
 @predicate("solitary-nodule")
 def _solitary(view: FactView) -> Finding:
-    total = sum(lesion.count or 1 for lesion in view.lesions)
-    return Finding(len(view.lesions) == 1 and total == 1, tuple(lesion.fact for lesion in view.lesions))
+    """One lesion recorded as a single nodule or papule: its count is 1 or it is called solitary, and nothing
+    calls it multiple."""
+    facts = tuple(lesion.fact for lesion in view.lesions)
+    if len(view.lesions) != 1:
+        return Finding(False, facts)
+    lesion = view.lesions[0]
+    words = lesion.text.lower()
+    plural = "multiple" in lesion.features or any(p in words for p in PLURALS)
+    single = lesion.count == 1 or ("solitary" in lesion.features and lesion.count in (None, 1))
+    return Finding(single and not plural and (lesion.count or 1) == 1, facts)
+
+
+@predicate("periarticular-lesion")
+def _periarticular_lesion(view: FactView) -> Finding:
+    return _any(view.lesions_at("periarticular") + view.lesions_with("periarticular-mass"))
 
 
 @predicate("periarticular-masses")
@@ -214,10 +246,24 @@ def _iatrogenic(view: FactView) -> Finding:
     return _any(list(dict.fromkeys(hits)))
 
 
+@predicate("iatrogenic-exposure-other-site")
+def _iatrogenic_other_site(view: FactView) -> Finding:
+    hits = [
+        f for e, le, site, when in _exposure_pairs(view) if site is False and when for f in _pair_facts(e, le)
+    ]
+    return _any(list(dict.fromkeys(hits)))
+
+
+@predicate("calcium-exposure-recorded")
+def _calcium_exposure(view: FactView) -> Finding:
+    return _any([e.fact for e in view.exposures])
+
+
 @predicate("iatrogenic-exposure-elsewhere")
 def _iatrogenic_elsewhere(view: FactView) -> Finding:
+    """Exposures are recorded, but every one came after the lesions appeared."""
     pairs = _exposure_pairs(view)
-    if not pairs or _iatrogenic(view).holds:
+    if not pairs or any(when for _, _, _, when in pairs):
         return Finding(False)
     return _any(list(dict.fromkeys(f for e, le, _, _ in pairs for f in _pair_facts(e, le))))
 
@@ -276,6 +322,11 @@ for _name, _concepts in (
     ("liver-disease", ("liver-disease",)),
 ):
     PREDICATES[_name] = lambda view, cs=_concepts: _any(view.has_condition(*cs))  # type: ignore[misc]
+
+
+@predicate("ctd-antibodies-positive")
+def _ctd_antibodies(view: FactView) -> Finding:
+    return _combine(_flag(view, "ssc-antibodies", {"H", "A"}), _flag(view, "myositis-antibodies", {"H", "A"}))
 
 
 @predicate("ctd-active")
@@ -512,7 +563,7 @@ def _self_limiting(view: FactView) -> Finding:
         for e in view.exposures
         if e.concepts & {"iv-calcium", "iv-calcium-extravasation", "heel-sticks", "iv-calcium-medication"}
     ]
-    if infant.holds and neonatal and _iatrogenic(view).holds:
+    if infant.holds and neonatal and not _iatrogenic_elsewhere(view).holds:
         return Finding(True, (*infant.facts, *neonatal))
     micc = _any(view.lesions_with("milia-like"))
     child = _child(view)

@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 
 from calcinosis.engine.basis import cite, cite_all, make_basis
 from calcinosis.engine.facts import Fact, FactView
+from calcinosis.engine.labels import therapy_labels
 from calcinosis.engine.predicates import evaluate
 from calcinosis.engine.results import (
     CautionOut,
     ConflictOut,
     EvidenceOut,
+    LabelFactOut,
     Stance,
     StatedLevelOut,
     SubtypeCall,
@@ -72,6 +74,7 @@ class Draft:
     refs: list[SourceRef] = field(default_factory=list)
     rules: list[str] = field(default_factory=list)
     cautions: list[CautionOut] = field(default_factory=list)
+    label_facts: tuple[LabelFactOut, ...] = ()
     targets_met: int = 0
     receiving: bool = False
 
@@ -253,6 +256,7 @@ def _finish(draft: Draft, rank: int, pack: KnowledgePack) -> TherapyOption:
             for c in conflicts
         ),
         already_receiving=draft.receiving,
+        label_facts=draft.label_facts,
         basis=make_basis(
             pack,
             rules=draft.rules,
@@ -306,6 +310,8 @@ def apply_ranking_rules(
         unless = [evaluate(p, view) for p in rr.unless]
         if not all(f.holds for f in when) or any(f.holds for f in unless):
             continue
+        if rr.settings and not settings & set(rr.settings):
+            continue
         trigger_facts = [x for f in (*when, *unless) for x in f.facts]
         touched: list[Draft] = []
         for tid in rr.lead:
@@ -345,5 +351,13 @@ def rank_therapies(
             d.lower_to(stance)
             d.rationale.append(why)
     apply_ranking_rules(drafts, view, settings, pack)
+    for d in drafts.values():
+        reading = therapy_labels(d.therapy.id, view, pack)
+        d.label_facts = reading.facts
+        if reading.stance is not None and reading.why:
+            d.lower_to(reading.stance)
+            d.rationale.append(reading.why)
+            d.rules.append("label-facts")
+            d.refs.extend(ref for _, st in reading.statements for ref in st.sources)
     ordered = sorted(drafts.values(), key=lambda d: _key(d, pack))
     return tuple(_finish(d, i + 1, pack) for i, d in enumerate(ordered))

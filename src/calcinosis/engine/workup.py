@@ -22,7 +22,7 @@ def active_scenarios(
     found: list[tuple[WorkupScenario, list[Fact]]] = []
     for scenario in pack.scenarios.values():
         facts: list[Fact] = []
-        applies = bool(codes & set(scenario.subtypes))
+        applies = bool(codes & set(scenario.subtypes)) or (calcinosis and call.variant in scenario.variants)
         for name in scenario.applies_when:
             hit = evaluate(name, view)
             if hit.holds:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from calcinosis.pack.labels import LabelBook
 from calcinosis.pack.models import (
     Conflict,
     ContextAlert,
@@ -69,6 +70,7 @@ class KnowledgePack(BaseModel):
     scoring: Scoring
     ranking_rules: tuple[RankingRule, ...]
     risk_contexts: tuple[RiskContext, ...]
+    labels: LabelBook
     therapies: dict[str, Therapy]
     evidence: dict[str, TherapyEvidence]
 

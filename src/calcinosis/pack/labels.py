@@ -29,8 +29,6 @@ LABELS_FILE = "labels.yaml"
 NOT_RECORDED = "not recorded: check the current label"
 SECONDARY_NOTE = "reported, not checked against the label"
 NOT_A_DRUG = "not a drug: no label applies"
-# Predicates the lead adds with this work; accepted in ``requires`` before predicates.yaml lists them.
-PENDING_PREDICATES = frozenset({"breastfeeding"})
 
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -286,7 +284,7 @@ def load_label_book(
         raise PackError(f"{rel}: {_where(raw, err['loc'])}: {err['msg']}") from exc
     if predicate_ids is None:
         predicate_ids = _predicate_ids(pack_dir)
-    known_predicates = set(predicate_ids) | PENDING_PREDICATES
+    known_predicates = set(predicate_ids)
     sources, therapies = set(source_ids), set(therapy_ids)
 
     drugs: dict[str, DrugLabel] = {}

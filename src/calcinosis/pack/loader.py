@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from calcinosis.errors import PackError
 from calcinosis.pack.conflicts import derive_level_conflicts
 from calcinosis.pack.knowledge import KnowledgePack, Predicate, Setting, TherapyEvidence
+from calcinosis.pack.labels import LABELS_FILE, load_label_book
 from calcinosis.pack.levels import derive_level
 from calcinosis.pack.models import (
     Conflict,
@@ -155,6 +156,10 @@ def load_pack(directory: Path | None = None) -> KnowledgePack:
     ranking = _validate_list(RankingRule, raw["ranking.yaml"], "ranking.yaml", "rules")
     risks = _validate_list(RiskContext, raw["risk.yaml"], "risk.yaml", "contexts")
     _unique(iter(therapies), "therapies/", "therapies")
+    digest.update(LABELS_FILE.encode() + b"\0" + (root / LABELS_FILE).read_bytes())
+    labels = load_label_book(
+        root, {s.id for s in sources}, {t.id for t in therapies}, {p.id for p in predicates}
+    )
     by_analyte: dict[str, list[ReferenceInterval]] = {}
     for interval in intervals:
         by_analyte.setdefault(interval.analyte, []).append(interval)
@@ -175,6 +180,7 @@ def load_pack(directory: Path | None = None) -> KnowledgePack:
         scoring=scoring,
         ranking_rules=ranking,
         risk_contexts=risks,
+        labels=labels,
         therapies={t.id: t for t in therapies},
         evidence={t.id: _evidence(t) for t in therapies},
     )
@@ -256,6 +262,8 @@ def _cross_check(pack: KnowledgePack) -> None:
             known("ranking.yaml", f"{rr.id}.when", p, pack.predicates, "predicate")
         for t in (*rr.lead, *rr.therapies):
             known("ranking.yaml", f"{rr.id}.therapies", t, pack.therapies, "therapy")
+        for st in rr.settings:
+            known("ranking.yaml", f"{rr.id}.settings", st, pack.settings, "setting")
     for risk in pack.risk_contexts:
         walk("risk.yaml", risk.id, risk)
         for p in risk.any_of:
@@ -275,7 +283,7 @@ def _cross_check(pack: KnowledgePack) -> None:
     for conflict in pack.conflicts:
         walk("conflicts.yaml", conflict.id, conflict)
     for scenario in pack.scenarios.values():
-        for v in scenario.unless_variants:
+        for v in (*scenario.unless_variants, *scenario.variants):
             known("workup.yaml", f"{scenario.id}.unless_variants", v, pack.subtypes, "subtype")
     for therapy in pack.therapies.values():
         rel = f"therapies/{therapy.id}.yaml"

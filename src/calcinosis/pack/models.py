@@ -176,7 +176,7 @@ class WorkupItem(Strict):
 
 class WorkupScenario(Strict):
     """A situation with its own minimum work-up. It applies when the subtype call (or an alternative) is one
-    of ``subtypes`` or any predicate in ``applies_when`` holds, unless the call's variant is one of
+    of ``subtypes``, the called variant is one of ``variants``, or any predicate in ``applies_when`` holds, unless the call's variant is one of
     ``unless_variants`` (a variant with its own, smaller work-up). A ``baseline`` scenario applies only when no
     ``specific`` scenario does (the scenario's own work-up replaces the baseline, dossier §1.5 I4); ``context``
     scenarios add to either."""
@@ -186,6 +186,7 @@ class WorkupScenario(Strict):
     description: str
     subtypes: tuple[SubtypeCode, ...] = ()
     applies_when: tuple[Slug, ...] = ()
+    variants: tuple[Slug, ...] = ()
     unless_variants: tuple[Slug, ...] = ()
     kind: Literal["baseline", "specific", "context"] = "specific"
     sources: Sourced
@@ -389,7 +390,8 @@ class Scoring(Strict):
 class RankingRule(Strict):
     """A context reading that reorders or limits therapy options (dossier §1.5 I3, I5, I6).
 
-    When every ``when`` predicate holds and no ``unless`` predicate does: ``lead`` options are listed (even
+    When every ``when`` predicate holds, no ``unless`` predicate does and (if ``settings`` are named) the
+    patient is in one of those settings: ``lead`` options are listed (even
     outside the patient's setting), raised to ``recommended`` unless a caution forbids it, and ranked first;
     ``therapies`` and every other option whose kind is in ``limit_kinds`` are held at ``max_stance`` or
     below."""
@@ -397,6 +399,7 @@ class RankingRule(Strict):
     id: Slug
     when: tuple[Slug, ...] = ()
     unless: tuple[Slug, ...] = ()
+    settings: tuple[Slug, ...] = ()
     lead: tuple[Slug, ...] = ()
     therapies: tuple[Slug, ...] = ()
     limit_kinds: tuple[Literal["drug", "procedure", "supportive", "strategy"], ...] = ()

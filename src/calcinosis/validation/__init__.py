@@ -5,7 +5,7 @@ An outer layer: it calls only the public engine (``calcinosis.assess``) and read
 """
 
 from calcinosis.validation.agreement import judge, summarise, validate_corpus
-from calcinosis.validation.loader import KNOWN_PENDING, Corpus, CorpusError, LoadedCase, load_corpus
+from calcinosis.validation.loader import Corpus, CorpusError, LoadedCase, load_corpus
 from calcinosis.validation.models import (
     FIELDS,
     CaseResult,
@@ -19,7 +19,6 @@ from calcinosis.validation.models import (
 
 __all__ = [
     "FIELDS",
-    "KNOWN_PENDING",
     "CaseResult",
     "Corpus",
     "CorpusCase",

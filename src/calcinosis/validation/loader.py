@@ -19,7 +19,6 @@ from calcinosis.pack import KnowledgePack, load_pack_cached
 from calcinosis.patient import Case, InputIssue
 from calcinosis.validation.models import CorpusCase, Note
 
-KNOWN_PENDING: frozenset[str] = frozenset({"infection-culture-antibiotics"})
 """Therapy ids the lead is adding to the pack: named in a corpus they give a warning, not an error.
 Remove an id from here once the pack has it."""
 
@@ -100,15 +99,6 @@ def _check_ids(entry: CorpusCase, rel: str, pack: KnowledgePack, notes: list[Not
     for field in ("must_include", "must_avoid", "top_option"):
         for tid in getattr(exp, field):
             if tid in pack.therapies:
-                continue
-            if tid in KNOWN_PENDING:
-                notes.append(
-                    Note(
-                        level="warning",
-                        file=rel,
-                        message=f"expectation.{field}: therapy id '{tid}' is not in the pack yet (pending addition)",
-                    )
-                )
                 continue
             raise CorpusError(f"{rel}: expectation.{field}: unknown therapy id '{tid}'")
     for field in ("workup_missing", "workup_not"):
