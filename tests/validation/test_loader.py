@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from calcinosis.errors import EXIT_BAD_INPUT
-from calcinosis.pack import KnowledgePack
 from calcinosis.validation import CorpusError, load_corpus
 from tests.validation.corpus_helpers import PUBLISHED, entry, write
 

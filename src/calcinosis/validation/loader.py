@@ -89,7 +89,7 @@ def _read(path: Path, rel: str) -> Any:
         raise CorpusError(f"{rel}: not valid YAML{where}: {first[0] if first else exc}") from None
 
 
-def _check_ids(entry: CorpusCase, rel: str, pack: KnowledgePack, notes: list[Note]) -> None:
+def _check_ids(entry: CorpusCase, rel: str, pack: KnowledgePack) -> None:
     exp = entry.expectation
     variants = {s.id for s in pack.subtypes.values() if s.kind == "variant"}
     if exp.variant is not None and exp.variant not in variants:
@@ -155,7 +155,7 @@ def load_corpus(directory: str | Path, pack: KnowledgePack | None = None) -> Cor
         if entry.id in seen:
             raise CorpusError(f"{rel}: id: '{entry.id}' is also used by {seen[entry.id]}")
         seen[entry.id] = rel
-        _check_ids(entry, rel, pack, notes)
+        _check_ids(entry, rel, pack)
         case, issues = _parse_case(entry, rel, notes)
         loaded.append(LoadedCase(file=rel, entry=entry, case=case, issues=issues))
     return Corpus(root=root, cases=tuple(loaded), notes=tuple(notes))
