@@ -93,14 +93,19 @@ def _evaluate_rule(rule: SubtypeRule, view: FactView, missing: set[str]) -> Rule
             held.append(n)
         if not good:
             matched = False
+    excluded = False
     for name in rule.none_of:
         f = evaluate(name, view)
         if f.holds:
             matched = False
+            excluded = True
         else:
             facts.extend(f.facts)
             absent.append(name)
-    untested = tuple(w for w in rule.decided_by if w in missing) if not matched else ()
+    # A finding ruled out by something present is decided; one that failed only for want of a finding may
+    # still turn on a test that is missing.
+    undecided = not matched and not excluded
+    untested = tuple(w for w in rule.decided_by if w in missing) if undecided else ()
     return RuleResult(rule, matched, tuple(dict.fromkeys(facts)), tuple(held), tuple(absent), untested)
 
 

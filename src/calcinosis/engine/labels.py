@@ -195,7 +195,9 @@ def medication_labels(
                     basis=_basis(pack, fact, st, view),
                 )
             )
-    unique = {a.id: a for a in alerts}
+    unique: dict[str, Alert] = {}
+    for alert in alerts:
+        unique.setdefault(alert.id, alert)  # statements come best-trusted first
     return tuple(out), tuple(unique.values())
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from calcinosis.engine.ladder import ladder
 from calcinosis.engine.rank import evidence_of
-from calcinosis.engine.results import Assessment, Citation, TherapyOption
+from calcinosis.engine.results import Assessment, Citation, LabelFactOut, TherapyOption
 from calcinosis.pack.knowledge import KnowledgePack
 
 
@@ -45,7 +45,44 @@ def therapy_block(t: TherapyOption, detail: bool = True) -> list[str]:
             )
         for k in t.conflicts:
             out.append(f"   - ⇄ sources disagree — {k.topic}: {' vs '.join(k.positions)}. {k.handling}")
+        out += [f"   - {line}" for line in label_lines(t.label_facts)]
         out.append(f"   - Basis: {sources_line(t.basis.sources)}")
+    return out
+
+
+def label_lines(facts: Iterable[LabelFactOut]) -> list[str]:
+    """One line per label fact: the context, the drug, what its label says (or that nothing is recorded)."""
+    out = []
+    for f in facts:
+        who = f"{f.drug}: " if f.drug else ""
+        sev = f" ({f.severity})" if f.severity else ""
+        label = f" — {f.label}" if f.label else ""
+        src = f" _(source: {sources_line(f.sources)})_" if f.sources else ""
+        out.append(f"🏷 {CONTEXT_NAMES[f.context]}: {who}{f.text}{sev}{label}{src}")
+    return out
+
+
+CONTEXT_NAMES = {
+    "pregnancy": "Pregnancy",
+    "lactation": "Breastfeeding",
+    "child": "Child",
+    "severe-renal-impairment": "Severe renal impairment",
+}
+
+
+def differential_lines(a: Assessment) -> list[str]:
+    if not a.differential:
+        return []
+    out = ["", "## Differential (weighed findings)"]
+    for c in a.differential:
+        out.append(f"{c.rank}. **{c.name}** (`{c.key}`) — score {c.score}, confidence {c.confidence}")
+        out += [f"   - + {f.text} (weight {f.weight})" for f in c.supporting]
+        out += [f"   - − {f.text} (weight {f.weight})" for f in c.opposing]
+        out += [f"   - ? {f.text} (weight {f.weight}; decided by: {', '.join(f.tests)})" for f in c.missing]
+    if a.next_test is not None:
+        out.append(
+            f"- **Next test that best separates the leading candidates**: {a.next_test.name}. {a.next_test.why}"
+        )
     return out
 
 
@@ -74,13 +111,37 @@ def assessment_markdown(a: Assessment) -> str:
                 for x in s.alternatives
             )
         )
+    lines += [f"- What would change the call: {w}" for w in s.would_change]
+    lines += differential_lines(a)
+    if a.risk_profile:
+        lines += ["", "## Risk profile (no calcinosis recorded)"]
+        lines += [
+            f"- At risk of {', '.join(x.value for x in r.subtypes)}: {r.watch_for} _(source: {sources_line(r.basis.sources)})_"
+            for r in a.risk_profile
+        ]
     lines += ["", "## Work-up"]
     for w in a.workup:
         box = {"missing": "[ ]", "done": "[x]", "abnormal": "[!]"}[w.status.value]
-        lines.append(f"- {box} **{w.name}** — {w.status.value}{f': {w.result}' if w.result else ''}. {w.why}")
-    lines += ["", "## Therapy options (best first)"]
-    for t in a.therapies:
-        lines += therapy_block(t)
+        opt = " (optional)" if w.optional else ""
+        sep = (
+            f" Helps separate: {', '.join(w.separates)}."
+            if w.separates and w.status.value == "missing"
+            else ""
+        )
+        lines.append(
+            f"- {box} **{w.name}**{opt} — {w.status.value}{f': {w.result}' if w.result else ''}. {w.why}{sep}"
+        )
+    if a.calcinosis.recorded:
+        lines += ["", "## Therapy options (best first)"]
+        for t in a.therapies:
+            lines += therapy_block(t)
+    else:
+        lines += ["", "## Therapy options", "", "None: no calcinosis is recorded, so no therapy is ranked."]
+    if a.medication_safety:
+        lines += ["", "## Current medications: label facts for this patient"]
+        for m in a.medication_safety:
+            lines.append(f"- **{m.medication}**")
+            lines += [f"   - {line}" for line in label_lines(m.facts)]
     lines += ["", "## Facts used"]
     lines += [
         f"- `{f.id}` {f.text}{f': {f.value}' if f.value else ''}{f' ({f.date})' if f.date else ''}"

@@ -11,7 +11,7 @@ from calcinosis.engine.ladder import ladder
 from calcinosis.engine.rank import evidence_of
 from calcinosis.engine.results import Assessment
 from calcinosis.pack.knowledge import KnowledgePack
-from calcinosis.render.markdown import sources_line
+from calcinosis.render.markdown import label_lines, sources_line
 
 STANCE_STYLE = {"recommended": "green", "consider": "cyan", "use-with-caution": "yellow", "avoid": "red"}
 STATUS_MARK = {
@@ -46,7 +46,29 @@ def print_assessment(a: Assessment, console: Console) -> None:
                 )
             )
         )
+    reasons += [Text(f"What would change the call: {w}", style="dim") for w in s.would_change]
     console.print(Panel(Group(Text.from_markup(head), *reasons), title="Subtype"))
+    if a.differential:
+        dt = Table(title="Differential (weighed findings)", expand=True)
+        for col in ("#", "Candidate", "Score", "Confidence", "Supporting / opposing / undecided"):
+            dt.add_column(col)
+        for c in a.differential:
+            lines = [f"+ {f.text} ({f.weight})" for f in c.supporting]
+            lines += [f"− {f.text} ({f.weight})" for f in c.opposing]
+            lines += [f"? {f.text} (needs: {', '.join(f.tests)})" for f in c.missing]
+            dt.add_row(
+                str(c.rank), f"{c.name}\n[dim]{c.key}[/dim]", str(c.score), c.confidence, "\n".join(lines)
+            )
+        console.print(dt)
+        if a.next_test is not None:
+            console.print(f"[bold]Next test:[/bold] {a.next_test.name} — {a.next_test.why}")
+    for r in a.risk_profile:
+        console.print(
+            Panel(
+                f"{r.watch_for}\n[dim]Source: {sources_line(r.basis.sources)}[/dim]",
+                title=f"At risk ({', '.join(x.value for x in r.subtypes)})",
+            )
+        )
 
     wt = Table(title="Work-up", show_lines=False, expand=True)
     wt.add_column("Status", no_wrap=True)
@@ -76,6 +98,7 @@ def print_assessment(a: Assessment, console: Console) -> None:
                 f"(+{others} other caution{'s' if others > 1 else ''} not triggered for this patient: see --format markdown or json)"
             )
         body += [f"⇄ {k.topic}: {' vs '.join(k.positions)}" for k in t.conflicts]
+        body += label_lines(t.label_facts)
         body.append(f"Basis: {sources_line(t.basis.sources)}")
         tt.add_row(
             str(t.rank),
@@ -88,6 +111,10 @@ def print_assessment(a: Assessment, console: Console) -> None:
         )
     console.print(tt)
     console.print(Text("* level stated by a source; no verified study recorded to derive it", style="dim"))
+    if not a.calcinosis.recorded:
+        console.print("[bold]No therapy options:[/bold] no calcinosis is recorded.")
+    for m in a.medication_safety:
+        console.print(f"[bold]{m.medication}[/bold] (current): " + " | ".join(label_lines(m.facts)))
     if a.input_issues:
         console.print(
             "[bold]Input not used:[/bold] " + "; ".join(f"{i.location}: {i.message}" for i in a.input_issues)
