@@ -163,8 +163,16 @@ def subtype_card(a: Assessment, cs: CardSettings) -> Card:
     ]
     options = [f"{o.rank}. {md.esc(o.name)}: {o.stance.value}; level {_level(o)}" for o in a.therapies[:6]]
     facts = [f for r in call.reasons for f in r.basis.facts]
+    differential = [
+        f"{c.rank}. {md.esc(c.name)}: score {c.score}, {c.confidence}"
+        + (f" (against: {md.esc('; '.join(f.text for f in c.opposing))})" if c.opposing else "")
+        for c in a.differential[:4]
+    ]
     body = md.join(
         [f"**Subtype**: {md.esc(call.name)} ({call.confidence} confidence)", *reasons, *alternatives],
+        ["**Weighed differential**", *differential] if len(differential) > 1 else [],
+        [f"**Next test**: {md.esc(a.next_test.name)} — {md.esc(a.next_test.why)}"] if a.next_test else [],
+        [f"- {md.esc(w)}" for w in call.would_change],
         ["**Options ranked for this patient** (stance; A–E evidence level)", *options] if options else [],
         [f"**Work-up**: {md.esc(w.name)} — {md.esc(w.why)}" for w in missing[:8]],
         md.fact_lines(facts, a),
@@ -212,6 +220,16 @@ def option_card(o: TherapyOption, a: Assessment, cs: CardSettings) -> Card:
         ["**Sources disagree**", *[f"- {md.esc(c.topic)}: {md.esc(c.handling)}" for c in o.conflicts]]
         if o.conflicts
         else [],
+        [
+            "**Label facts for this patient**",
+            *[
+                f"- {md.esc(f.context)}: {md.esc((f.drug + ': ') if f.drug else '')}{md.esc(f.text)}"
+                + (f" ({md.esc(f.label)})" if f.label else "")
+                for f in o.label_facts
+            ],
+        ]
+        if o.label_facts
+        else [],
         md.fact_lines([*o.basis.facts, *(f for r in a.subtype.reasons for f in r.basis.facts)], a),
         md.missing_lines(a, cs.unavailable),
         md.citations(o.basis.sources),
@@ -230,7 +248,7 @@ def patient_view_cards(a: Assessment, cs: CardSettings, *, has_calcinosis: bool)
     for alert in a.alerts:
         if alert.severity != "info":
             out.add(alert_card(alert, a, cs), f"alert:{alert.id}", None)
-    if has_calcinosis:
+    if has_calcinosis and a.calcinosis.recorded:
         out.add(subtype_card(a, cs), f"subtype:{a.subtype.variant or a.subtype.code.value}", None)
         leading = [o for o in a.therapies if o.stance in (Stance.RECOMMENDED, Stance.CONSIDER)][:OPTION_CARDS]
         for o in leading:

@@ -200,6 +200,21 @@ def _parameters(a: Assessment, params_id: str) -> dict[str, Any]:
         params.append(
             {"name": "alternative", "valueCoding": coding(CS_SUBTYPE, alt.code.value), "part": parts}
         )
+    params.append({"name": "calcinosis-recorded", "valueBoolean": a.calcinosis.recorded})
+    for c in a.differential:
+        cparts: list[dict[str, Any]] = [
+            {"name": "rank", "valueInteger": c.rank},
+            {"name": "score", "valueInteger": c.score},
+            {"name": "confidence", "valueCode": c.confidence},
+        ]
+        if c.variant:
+            cparts.append({"name": "variant", "valueCoding": coding(CS_SUBTYPE, c.variant)})
+        cparts += [{"name": "supporting", "valueString": f.text} for f in c.supporting]
+        cparts += [{"name": "opposing", "valueString": f.text} for f in c.opposing]
+        params.append({"name": "candidate", "valueCoding": coding(CS_SUBTYPE, c.code.value), "part": cparts})
+    if a.next_test is not None:
+        params.append({"name": "next-test", "valueString": f"{a.next_test.name}: {a.next_test.why}"})
+    params += [{"name": "risk", "valueString": r.watch_for} for r in a.risk_profile]
     k = a.knowledge
     params += [
         {"name": "knowledge-pack", "valueCanonical": f"{plan_url(k.pack)}|{k.version}"},

@@ -10,6 +10,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from calcinosis import __version__
+from calcinosis.pack import load_pack_cached
+from calcinosis.render.markdown import CONTEXT_NAMES
 from calcinosis.web.present import STANCE_LABEL, STATUS_LABEL, doi_url, level_legend, pubmed_url
 
 SECURITY_HEADERS = {
@@ -21,6 +23,11 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
+
+
+def workup_name(item_id: str) -> str:
+    item = load_pack_cached().workup.get(item_id)
+    return item.name if item else item_id
 
 
 @cache
@@ -37,9 +44,11 @@ def environment() -> Environment:
         stance_label=STANCE_LABEL,
         status_label=STATUS_LABEL,
         level_legend=level_legend(),
+        context_names=CONTEXT_NAMES,
     )
     env.filters["pubmed_url"] = pubmed_url
     env.filters["doi_url"] = doi_url
+    env.filters["workup_name"] = workup_name
     return env
 
 
