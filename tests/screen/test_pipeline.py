@@ -127,6 +127,33 @@ def test_unrelated_patients_are_not_assessed_when_they_carry_no_screening_code(
     assert len(screened) + small_screen.not_assessable == small_screen.counts.patients_selected
 
 
+def test_at_risk_patients_without_calcinosis_get_no_definite_subtype(
+    small_export: Path, small_screen: ScreenResult
+) -> None:
+    truth = dict(
+        line.split("\t")[:2] for line in (small_export / "scenarios.tsv").read_text().splitlines()[1:]
+    )
+    found = assessments(small_screen.out_dir)
+    at_risk = {pid: a for pid, a in found.items() if truth[pid] in ("ckd-only", "ctd-only")}
+    assert at_risk, "the population holds calcinosis-free at-risk patients"
+    for pid, a in at_risk.items():
+        assert a["calcinosis"]["recorded"] is False, pid  # type: ignore[index]
+        assert a["subtype"]["code"] == "undetermined", pid  # type: ignore[index]
+        assert a["therapies"] == [], pid
+        assert a["risk_profile"], pid
+    # Calcinosis is recorded only for patients drawn with it (some of theirs are resolved or refuted: not recorded).
+    recorded = {pid for pid, a in found.items() if a["calcinosis"]["recorded"]}  # type: ignore[index]
+    assert recorded
+    assert not {pid for pid in recorded if truth[pid] in ("ckd-only", "ctd-only", "unrelated")}
+    html = small_screen.files["report"].read_text()
+    assert "At risk, no calcinosis recorded" in html
+    no_calcinosis = sum(1 for a in found.values() if not a["calcinosis"]["recorded"])  # type: ignore[index]
+    assert (
+        f'<th>At risk, no calcinosis recorded (no subtype called)</th><td class="n">{no_calcinosis:,}</td>'
+        in html
+    )
+
+
 def test_parquet_table_has_one_row_per_assessment_when_written(small_screen: ScreenResult) -> None:
     path = small_screen.files["parquet"]
     with duckdb.connect() as con:

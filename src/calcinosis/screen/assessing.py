@@ -43,6 +43,8 @@ def summary_row(patient_id: str, a: Assessment, resources: int) -> tuple[dict[st
     for al in a.alerts:
         labels[f"alert:{al.id}"] = al.text
     labels[f"subtype:{a.subtype.code.value}"] = a.subtype.name
+    for r in a.risk_profile:
+        labels[f"risk:{r.id}"] = f"{r.id} (risk of {', '.join(x.value for x in r.subtypes)})"
 
     def therapies(stance: Stance) -> list[str]:
         return [t.id for t in a.therapies if t.stance is stance]
@@ -66,6 +68,8 @@ def summary_row(patient_id: str, a: Assessment, resources: int) -> tuple[dict[st
         "alerts_critical": sum(1 for al in a.alerts if al.severity == "critical"),
         "input_issues": len(a.input_issues),
         "lesion_facts": sum(1 for f in a.facts_used if f.kind == "lesion"),
+        "calcinosis_recorded": a.calcinosis.recorded,
+        "risks": [r.id for r in a.risk_profile],
     }
     return row, labels
 

@@ -35,6 +35,8 @@ PARQUET_COLUMNS: dict[str, str] = {
     "alerts_critical": "INTEGER",
     "input_issues": "INTEGER",
     "lesion_facts": "INTEGER",
+    "calcinosis_recorded": "BOOLEAN",
+    "risks": "VARCHAR[]",
 }
 
 
@@ -52,13 +54,24 @@ class Tally:
     alerts: Counter[str] = field(default_factory=Counter)
     critical_patients: int = 0
     with_lesion: int = 0
+    at_risk_no_calcinosis: int = 0
+    risks: Counter[str] = field(default_factory=Counter)
     labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def with_calcinosis(self) -> int:
+        return self.assessed - self.at_risk_no_calcinosis
 
     def add(self, row: dict[str, Any], labels: dict[str, str]) -> None:
         self.assessed += 1
-        variant = row["subtype_variant"]
-        self.subtypes[row["subtype"] + (f" ({variant})" if variant else "")] += 1
-        self.confidence[row["subtype_confidence"]] += 1
+        if not row["calcinosis_recorded"]:
+            # At risk, no calcinosis recorded: counted apart from the assessed cases (no subtype is called).
+            self.at_risk_no_calcinosis += 1
+            self.risks.update(row["risks"])
+        else:
+            variant = row["subtype_variant"]
+            self.subtypes[row["subtype"] + (f" ({variant})" if variant else "")] += 1
+            self.confidence[row["subtype_confidence"]] += 1
         self.workup_missing.update(row["workup_missing"])
         if row["top_therapy"]:
             self.top_therapy[row["top_therapy"]] += 1

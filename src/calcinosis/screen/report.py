@@ -21,9 +21,10 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}.note{color:#555;font-si
 
 SUBTYPE_NOTE = (
     '<p class="note">Every picked patient is assessed as <code>calcinosis assess</code> would assess them. '
-    "The engine names the subtype calcinosis would most likely be in that patient; for patients picked for "
-    "their risk context alone (kidney or connective tissue disease, no recorded lesion) it is not a "
-    "diagnosis. The overview counts the assessments that used a recorded lesion.</p>"
+    "A subtype is called only where calcinosis is recorded (a lesion, a calcinosis diagnosis, imaging or "
+    "histology). Patients picked for their risk context alone (kidney or connective tissue disease, vitamin K "
+    "antagonists, IV calcium) are counted apart as <em>at risk, no calcinosis recorded</em>, with the risks "
+    "they carry; they get no subtype and no therapy list.</p>"
 )
 
 
@@ -71,6 +72,8 @@ def render_report(
             ("Resources read", f"{counts.resources_read:,}"),
             ("Patients picked for screening", f"{counts.patients_selected:,}"),
             ("Patients assessed", f"{n:,}"),
+            ("Assessed cases: calcinosis recorded, subtype called", f"{tally.with_calcinosis:,}"),
+            ("At risk, no calcinosis recorded (no subtype called)", f"{tally.at_risk_no_calcinosis:,}"),
             ("Assessed patients whose assessment used a recorded lesion", f"{tally.with_lesion:,}"),
             ("Patients the FHIR reader could not assess", f"{not_assessable:,}"),
             ("Lines and patients set aside (quarantine/)", f"{set_aside:,}"),
@@ -110,8 +113,23 @@ def render_report(
         return [(tally.label(kind, k), v) for k, v in top]
 
     sections = [
-        bar_chart("Subtype called", sorted(tally.subtypes.items()), total=n),
-        bar_chart("Confidence of the subtype call", sorted(tally.confidence.items()), total=n, color="muted"),
+        bar_chart(
+            "Subtype called (calcinosis recorded)",
+            sorted(tally.subtypes.items()),
+            total=tally.with_calcinosis,
+        ),
+        bar_chart(
+            "Confidence of the subtype call",
+            sorted(tally.confidence.items()),
+            total=tally.with_calcinosis,
+            color="muted",
+        ),
+        bar_chart(
+            "At risk, no calcinosis recorded: risk contexts",
+            labelled("risk", tally.risks),
+            total=tally.at_risk_no_calcinosis,
+            color="muted",
+        ),
         bar_chart(f"Missing work-up (top {TOP})", labelled("workup", tally.workup_missing), total=n),
         bar_chart(
             f"First-ranked therapy option (top {TOP})", labelled("therapy", tally.top_therapy), total=n
@@ -130,8 +148,8 @@ def render_report(
         "<h1>Calcinosis cutis: population screening report</h1>"
         f'<p class="note">{escape(disclaimer)}</p>{warn}'
         f"<h2>Overview</h2>{overview}"
-        f"<h2>Findings</h2>{SUBTYPE_NOTE}{''.join(sections[:7])}"
-        f"<h2>Input</h2>{by_type}{not_read}{sections[7]}"
+        f"<h2>Findings</h2>{SUBTYPE_NOTE}{''.join(sections[:8])}"
+        f"<h2>Input</h2>{by_type}{not_read}{sections[8]}"
         f"<h2>Run</h2>{run}"
         "</body></html>"
     )
