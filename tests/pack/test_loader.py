@@ -68,7 +68,10 @@ def test_warfarin_is_recorded_against_with_a_conflict() -> None:
 
 
 def test_every_identifier_in_the_pack_appears_in_shared_sources() -> None:
-    dossier = (SHARED / "knowledge" / "calcinosis-evidence.md").read_text()
+    path = SHARED / "knowledge" / "calcinosis-evidence.md"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent (no ../shared beside the repository): cannot check identifiers against it")
+    dossier = path.read_text()
     pack = load_pack()
     for src in pack.sources.values():
         for ident in (src.identifiers.pmid, src.identifiers.doi, src.identifiers.pmcid):
@@ -78,6 +81,16 @@ def test_every_identifier_in_the_pack_appears_in_shared_sources() -> None:
             assert not (
                 src.identifiers.pmid or src.identifiers.doi
             ), f"{src.id}: unverified source with an identifier"
+
+
+def test_identifiers_awaiting_reverification_are_withheld() -> None:
+    """Dossier §10.5: PMID 35803868 (Davuluri) and the VC16 DOI stay out of the pack until re-found."""
+    pack = load_pack()
+    held = {"35803868", "10.1007/s40674-016-0035-x"}
+    for src in pack.sources.values():
+        assert not held & {src.identifiers.pmid, src.identifiers.doi}, src.id
+    assert pack.sources["dav"].identifiers.pmid is None
+    assert pack.sources["vc16"].identifiers.doi is None
 
 
 def test_every_clinical_record_names_a_source() -> None:
