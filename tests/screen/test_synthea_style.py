@@ -17,7 +17,7 @@ from calcinosis.synth import generate_export
 from calcinosis.synth.codebook import SYNTHEA_ACR
 from tests.screen.conftest import AS_OF, assessments, bundles_by_patient, read_ndjson
 
-PATIENTS = 300
+PATIENTS = 1000
 SEED = 23
 
 
