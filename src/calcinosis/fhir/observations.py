@@ -100,8 +100,11 @@ def read_observation(ctx: Context, entry: Entry) -> None:
             return
     else:
         what = ", ".join(f"{c.system}|{c.code}" for c in codes[:3]) or f"text '{text}'"
-        why = "a code that is not an analyte or finding the assessment reads" if coded else "not recognised"
-        ctx.issue(f"{entry.where}.code", f"observation with {why} ({what}); not used")
+        if coded:  # an analyte or finding of another kind (sodium, blood pressure ...): expected, not a fault
+            why = "a code that is not an analyte or finding the assessment reads"
+            ctx.issue(f"{entry.where}.code", f"observation with {why} ({what}); not used", "information")
+        else:
+            ctx.issue(f"{entry.where}.code", f"observation not recognised ({what}); not used")
         return
     note_exposures(ctx, entry, observed, body_site(r))
     ctx.unused(entry, READ)
