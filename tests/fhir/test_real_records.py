@@ -469,3 +469,65 @@ def test_locally_coded_calcium_administration_without_text_is_read_by_its_displa
     }
     case, _ = read(given)
     assert [e.concept for e in case.history] == ["iv-calcium"]
+
+
+# ----------------------------------------------- the same patient, coded or written, gets the same call
+EQUIVALENT: dict[str, tuple[list[dict[str, Any]], dict[str, Any]]] = {
+    "down-syndrome-milia": (
+        [
+            condition("c1", "Q90.9"),
+            condition(
+                "c2", "L94.2", bodySite=[{"text": "hands"}], note=[{"text": "multiple milia-like papules"}]
+            ),
+        ],
+        {
+            "conditions": ["Down syndrome", "calcinosis cutis"],
+            "lesions": [{"site": "hands", "description": "multiple milia-like papules"}],
+        },
+    ),
+    "scrotal-coded-site": (
+        [
+            condition(
+                "c1",
+                "L94.2",
+                bodySite=[{"coding": [{"system": SNOMED, "code": "20233005"}]}],
+                note=[{"text": "multiple yellow-white nodules"}],
+            )
+        ],
+        {
+            "conditions": ["calcinosis cutis"],
+            "lesions": [{"site": "scrotum", "description": "multiple yellow-white nodules"}],
+        },
+    ),
+    "esrd-dialysis-snomed": (
+        [
+            condition("c1", "46177005", system=SNOMED),
+            procedure("p1", "Renal dialysis (procedure)", code="265764009", performedDateTime="2026-09-01"),
+            condition(
+                "c2",
+                "L94.2",
+                bodySite=[{"text": "around the hips"}],
+                note=[{"text": "large periarticular masses"}],
+            ),
+        ],
+        {
+            "conditions": ["end-stage renal disease", "calcinosis cutis"],
+            "history": [{"text": "dialysis", "date": "2026-09-01"}],
+            "lesions": [{"site": "around the hips", "description": "large periarticular masses"}],
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EQUIVALENT))
+def test_a_coded_record_gets_the_same_call_as_the_same_facts_written_in_words(name: str) -> None:
+    resources, native = EQUIVALENT[name]
+    child = name.startswith("down")
+    born = "2017-06-01" if child else "1980-06-01"
+    sex = "male" if name.startswith("scrotal") else "female"
+    coded, issues = case_from_fhir(bundle(patient(birthDate=born, gender=sex), *resources), as_of=AS_OF)
+    written = Case.model_validate({**native, "birth_date": born, "as_of": AS_OF.isoformat(), "sex": sex})
+    a = assess(coded, issues=issues, as_of=AS_OF)
+    b = assess(written, as_of=AS_OF)
+    assert (a.subtype.code, a.subtype.variant) == (b.subtype.code, b.subtype.variant)
+    assert _lesion_classes(coded) == _lesion_classes(written)
