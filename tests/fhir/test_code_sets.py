@@ -9,7 +9,7 @@ import simple_icd_10_cm as icd
 import yaml
 
 from calcinosis.patient.codes import load_vocabulary
-from calcinosis.patient.terms import load_lab_vocabulary
+from calcinosis.patient.terms import load_lab_vocabulary, load_lesion_vocabulary
 from tests.conftest import ROOT
 
 DATA = ROOT / "src" / "calcinosis" / "patient" / "data"
@@ -130,3 +130,42 @@ def test_vocabulary_loads_once_and_exposes_every_system_uri() -> None:
     assert v is load_vocabulary()
     for s in SETS["systems"]:
         assert v.system_id(s["uri"]) == s["id"]
+
+
+def test_infusion_complication_codes_are_only_those_whose_title_is_about_infusion_or_extravasation() -> None:
+    mapped = [e for e in entries("icd-10-cm") if str(e["concept"]).startswith("infusion-")]
+    assert {str(e["code"]) for e in mapped} >= {"T80.81", "T80.1", "T80.89", "T80.90"}
+    for e in mapped:
+        title = icd.get_description(str(e["code"])).lower()
+        assert "infusion" in title or "extravasation" in title, e["code"]
+
+
+def test_synthea_codes_name_the_synthea_module_they_were_read_from() -> None:
+    synthea = {"431855005", "431856006", "433144002", "431857002", "46177005", "265764009"}
+    for e in entries("snomed-ct"):
+        if e["code"] in synthea:
+            assert "synthetichealth/synthea src/main/resources/modules/" in str(e["checked"]), e["code"]
+    for lab in SETS["labs"]:
+        if lab["code"] in {"38483-4", "49765-1", "6299-2"}:
+            assert "synthetichealth/synthea" in lab["checked"], lab["code"]
+
+
+def test_exposure_tables_name_vocabulary_concepts_of_the_right_kind() -> None:
+    kinds = {c["id"]: c["kind"] for c in yaml.safe_load((DATA / "concepts.yaml").read_text())["concepts"]}
+    exposures = SETS["exposures"]
+    for medication, event in exposures["iv_medications"].items():
+        assert (kinds[medication], kinds[event]) == ("medication", "event"), medication
+    for event in exposures["note_events"]:
+        assert kinds[event] == "event", event
+
+
+def test_route_and_body_site_codes_pass_the_verhoeff_check_and_name_where_they_were_checked() -> None:
+    sites = load_lesion_vocabulary()
+    coded = [*SETS["exposures"]["iv_route"]["codes"], *SETS["body_sites"]]
+    assert coded
+    for e in coded:
+        code = str(e["code"])
+        assert e["system"] == "snomed-ct" and verhoeff_ok(code) and code[-3:-1] == "00", code
+        assert e.get("checked"), code
+    for e in SETS["body_sites"]:
+        assert sites.sites_in(e["site"]), e["site"]

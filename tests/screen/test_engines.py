@@ -78,3 +78,21 @@ def test_spark_reads_gz_and_bad_lines_like_duckdb_when_given_the_golden_export(
     assert runs["spark"].counts == runs["duckdb"].counts
     assert runs["spark"].quarantined == EXPECTED["quarantine"]
     _same_outputs(tmp_path / "duckdb", tmp_path / "spark")
+
+
+def test_spark_selects_the_same_patients_as_duckdb_when_the_export_is_coded_like_synthea(
+    spark_session: object, tmp_path: Path
+) -> None:
+    from calcinosis.synth import generate_export
+
+    export = tmp_path / "synthea"
+    generate_export(export, 120, seed=23, coding="synthea", bad_line_rate=0.0)
+    runs = {
+        engine: run_screen(
+            ScreenOptions(export, tmp_path / engine, engine=engine, as_of=AS_OF, workers=1, progress=False)
+        )
+        for engine in ("duckdb", "spark")
+    }
+    assert runs["spark"].counts == runs["duckdb"].counts
+    assert runs["spark"].not_assessable == runs["duckdb"].not_assessable == 0
+    _same_outputs(tmp_path / "duckdb", tmp_path / "spark")

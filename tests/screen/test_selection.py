@@ -94,3 +94,30 @@ def test_text_test_is_a_superset_of_the_readers_when_names_are_abbreviated() -> 
         if vocabulary.implied(read) & set(selection.concepts):
             assert matches_text(selection, text), text
     assert re.search(selection.text_pattern or "", "CKD stage 4")
+
+
+@pytest.mark.parametrize(
+    ("code", "concept"),
+    [
+        # synthetichealth/synthea src/main/resources/modules/metabolic_syndrome/kidney_conditions.json
+        ("431855005", "ckd"),
+        ("431856006", "ckd"),
+        ("433144002", "ckd"),
+        ("431857002", "ckd"),
+        ("46177005", "esrd"),
+        # synthetichealth/synthea src/main/resources/modules/dialysis.json
+        ("265764009", "dialysis"),
+    ],
+)
+def test_snomed_codes_synthea_writes_for_kidney_disease_and_dialysis_are_selected(
+    code: str, concept: str
+) -> None:
+    vocabulary = load_vocabulary()
+    assert concept in vocabulary.concepts_for_coding("http://snomed.info/sct", code)
+    assert ("snomed-ct", code) in set(load_selection().keys)
+
+
+def test_extravasation_codes_select_and_sodium_thiosulfate_administrations_are_read() -> None:
+    selection = load_selection()
+    assert ("icd-10-cm", "T8081") in selection.families
+    assert matches_text(selection, "Sodium thiosulfate 250 MG/ML Injectable Solution")

@@ -33,7 +33,15 @@ BACKGROUND: list[Code] = [
     *BACKGROUND_DRUGS,
     *BACKGROUND_PROCEDURES,
 ]
-TYPES = ("Patient", "Condition", "Observation", "MedicationRequest", "MedicationStatement", "Procedure")
+TYPES = (
+    "Patient",
+    "Condition",
+    "Observation",
+    "MedicationRequest",
+    "MedicationStatement",
+    "MedicationAdministration",
+    "Procedure",
+)
 
 
 def _resources(export: Path, rtype: str) -> list[dict[str, object]]:
@@ -167,3 +175,46 @@ def test_synth_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
     )
     assert r.returncode == 2
     assert r.stderr.startswith("error: ")
+
+
+def test_coding_option_writes_an_export_coded_like_synthea_when_asked(tmp_path: Path) -> None:
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "calcinosis",
+            "synth",
+            "-n",
+            "40",
+            "--coding",
+            "synthea",
+            "--out",
+            str(tmp_path / "s"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert r.returncode == 0, r.stderr
+    rows = [line.split("\t") for line in (tmp_path / "s" / "scenarios.tsv").read_text().splitlines()[1:]]
+    assert {row[2] for row in rows} == {"synthea"}
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "calcinosis",
+            "synth",
+            "-n",
+            "5",
+            "--coding",
+            "hl7",
+            "--out",
+            str(tmp_path / "x"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert r.returncode == 2 and r.stderr.startswith("error: ") and "--coding" in r.stderr

@@ -92,6 +92,7 @@ def prefetch(resources: list[Resource]) -> dict[str, Any]:
         "medications": searchset(by_type.get("MedicationRequest", [])),
         "findings": None,
         "procedures": searchset(by_type.get("Procedure", [])),
+        "administrations": searchset(by_type.get("MedicationAdministration", [])),
     }
 
 

@@ -45,10 +45,11 @@ def prefetch_templates() -> dict[str, str]:
         "medications": "MedicationRequest?patient={{context.patientId}}",
         "findings": "Observation?patient={{context.patientId}}&category=exam",
         "procedures": "Procedure?patient={{context.patientId}}",
+        "administrations": "MedicationAdministration?patient={{context.patientId}}",
     }
 
 
-OPTIONAL_KEYS = frozenset({"findings", "procedures"})
+OPTIONAL_KEYS = frozenset({"findings", "procedures", "administrations"})
 
 
 @dataclass

@@ -33,6 +33,13 @@ Patients = Annotated[int, typer.Option("--patients", "-n", min=1, help="Number o
 SynthOut = Annotated[Path, typer.Option("--out", "-o", help="Folder to create (must be empty).")]
 Seed = Annotated[int, typer.Option("--seed", help="Seed: the same seed gives the same export.")]
 Gzip = Annotated[bool, typer.Option("--gzip", help="Write .ndjson.gz files.")]
+Coding = Annotated[
+    str,
+    typer.Option(
+        "--coding",
+        help="mixed: each patient's site codes in ICD-10-CM, SNOMED CT or text; synthea: SNOMED CT as Synthea writes it.",
+    ),
+]
 BadLineRate = Annotated[
     float, typer.Option("--bad-line-rate", min=0.0, max=1.0, help="Share of lines damaged on purpose.")
 ]
@@ -99,11 +106,14 @@ def register(app: typer.Typer) -> None:
         seed: Seed = 1,
         gzip: Gzip = False,
         bad_line_rate: BadLineRate = 0.001,
+        coding: Coding = "mixed",
     ) -> None:
         """Write a synthetic FHIR Bulk Data export (NDJSON per resource type) for tests and benchmarks."""
         from calcinosis.synth import generate_export
 
-        summary = generate_export(out, patients, seed, compress=gzip, bad_line_rate=bad_line_rate)
+        summary = generate_export(
+            out, patients, seed, compress=gzip, bad_line_rate=bad_line_rate, coding=coding
+        )
         total = sum(summary.resources.values())
         bad = sum(summary.bad_lines.values())
         typer.echo(f"wrote {patients:,} patients, {total:,} resources and {bad:,} damaged lines to {out}")

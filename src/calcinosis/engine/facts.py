@@ -26,7 +26,10 @@ EXPOSURE_EVENTS = frozenset(
         "iatrogenic-exposure-event",
     }
 )
-IV_SALTS = frozenset({"iv-calcium-medication", "iv-phosphate-medication"})
+IV_SALTS = frozenset({"iv-calcium-medication", "phosphate-salt"})
+# An infusion-site extravasation whose agent is not named (e.g. an ICD-10-CM T80.81- code) is an exposure
+# only when IV calcium or phosphate is also recorded for the patient.
+UNNAMED_EXTRAVASATION = "infusion-extravasation"
 ADULT_AGE = 18.0
 
 
@@ -270,6 +273,7 @@ def _intravenous(route: str | None, name: str | None) -> bool:
 
 def _events(case: Case, view: FactView) -> None:
     lesion_vocab = load_lesion_vocabulary()
+    unnamed: list[Exposure] = []
     for i, ev in enumerate(case.history):
         where = f"history[{i}]"
         text = " ".join(t for t in (ev.text, ev.result) if t)
@@ -278,11 +282,23 @@ def _events(case: Case, view: FactView) -> None:
         concepts = _concepts(ev.concept, text or None, None, where, view)
         _route(concepts, fact, view)
         exposure = concepts & EXPOSURE_EVENTS
+        site = ev.site or ""
         if exposure:
-            site = ev.site or ""
             view.exposures.append(
                 Exposure(fact, frozenset(exposure), ev.date, site, frozenset(lesion_vocab.sites_in(site)))
             )
+        elif UNNAMED_EXTRAVASATION in concepts:
+            unnamed.append(
+                Exposure(
+                    fact,
+                    frozenset({UNNAMED_EXTRAVASATION}),
+                    ev.date,
+                    site,
+                    frozenset(lesion_vocab.sites_in(site)),
+                )
+            )
+    if unnamed and view.exposures:
+        view.exposures.extend(unnamed)
 
 
 def _labs(case: Case, view: FactView, pack: KnowledgePack) -> None:

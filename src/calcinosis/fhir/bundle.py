@@ -34,6 +34,7 @@ PATIENT_DATA_TYPES = frozenset(
         "Observation",
         "MedicationRequest",
         "MedicationStatement",
+        "MedicationAdministration",
         "Procedure",
         "AllergyIntolerance",
     }

@@ -8,6 +8,7 @@ from typing import Any
 
 from calcinosis.fhir.bundle import Entry
 from calcinosis.fhir.context import LESION_CONCEPTS, Context
+from calcinosis.fhir.exposures import note_exposures
 from calcinosis.fhir.values import (
     bad_date,
     body_site,
@@ -129,6 +130,8 @@ def read_condition(ctx: Context, entry: Entry) -> None:
         ctx.lesions.append(lesion_from(entry.key, r, onset))
     elif finding and not lesion:
         ctx.issue(entry.where, "skin finding without bodySite or note; not used as a lesion")
+    if note_exposures(ctx, entry, onset or recorded, dated["site"]):
+        read |= {"note", "bodySite"}
     ctx.unused(entry, read)
 
 
@@ -160,6 +163,7 @@ def read_procedure(ctx: Context, entry: Entry) -> None:
             )
         else:
             ctx.conditions.append(Condition(id=key, concept=concept, text=text, codes=codes, onset=performed))
+    note_exposures(ctx, entry, performed, body_site(r))
     ctx.unused(
         entry,
         {"status", "code", "bodySite", "outcome", "note"}

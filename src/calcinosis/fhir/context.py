@@ -95,15 +95,40 @@ class Context:
             self.issue(entry.where, f"element(s) not used: {', '.join(rest)}", "information")
 
     def concepts(self, codes: tuple[Coding, ...], text: str, kinds: set[str] | None = None) -> list[str]:
-        """Most specific concept ids from codes, falling back to the words of ``text``."""
+        """Most specific concept ids from codes, falling back to the words of ``text``.
+
+        Codes first. The text is read when no coding is in the code sets; with a code, it may only refine an
+        event the code gives to a narrower one (a "dialysis procedure" whose text says haemodialysis, an
+        extravasation whose text names calcium), never add a concept the code does not imply.
+        """
         found: set[str] = set()
         for c in codes:
             found |= self.vocab.concepts_for_coding(c.system, c.code)
-        if not found:
+        if found:
+            found |= self._narrower_events(found, text)
+        else:
             found = self.vocab.concepts_in_text(text)
         if kinds is not None:
             found = {c for c in found if self.vocab.kind_of(c) in kinds}
         return self.vocab.most_specific(found)
+
+    def _narrower_events(self, coded: set[str], text: str) -> set[str]:
+        events = {c for c in coded if self.vocab.kind_of(c) == "event"}
+        if not events or not text:
+            return set()
+        named = self.vocab.concepts_in_text(text, "event")
+        return {t for t in named if t not in coded and self.vocab.implied({t}) & events}
+
+    def mark(self) -> tuple[int, ...]:
+        """Where each list of facts ends now (to undo a resource that turned out unreadable)."""
+        return tuple(len(x) for x in self._facts())
+
+    def rollback(self, mark: tuple[int, ...]) -> None:
+        for facts, size in zip(self._facts(), mark, strict=True):
+            del facts[size:]
+
+    def _facts(self) -> tuple[list[Any], ...]:
+        return (self.conditions, self.labs, self.lesions, self.medications, self.history, self.pregnancy)
 
     def resolve(self, reference: Any, holder: Entry) -> dict[str, Any] | None:
         return self.opened.resolve(reference, holder)

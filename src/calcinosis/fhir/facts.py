@@ -2,10 +2,13 @@
 
 What is read: Patient (birthDate → age, gender → sex), Condition (clinical and verification status),
 Observation (LOINC labs with UCUM units, pregnancy status, findings such as biopsy results, lesions),
-MedicationRequest / MedicationStatement (RxNorm, text as fallback; Medication references resolved),
-Procedure (dialysis, parathyroidectomy, biopsy ...), AllergyIntolerance (recorded, reported as unused).
-Everything present but not understood becomes an :class:`InputIssue`; malformed input raises
-:class:`~calcinosis.errors.FhirInputError` naming what and where.
+MedicationRequest / MedicationStatement / MedicationAdministration (RxNorm, text as fallback; Medication
+references resolved; IV calcium or phosphate is also a dated exposure at its site), Procedure (dialysis,
+parathyroidectomy, biopsy, heel sticks ...), AllergyIntolerance (recorded, reported as unused); exposures
+named in notes. Everything present but not understood becomes an :class:`InputIssue`, on the resource it is
+about; only input that cannot be read as a whole (not a FHIR resource, no or two Patients, references that do
+not resolve, an unreadable birth date) raises :class:`~calcinosis.errors.FhirInputError` naming what and
+where.
 """
 
 from __future__ import annotations
@@ -18,7 +21,11 @@ from calcinosis.errors import FhirInputError
 from calcinosis.fhir.bundle import Entry, check_patient, open_bundle
 from calcinosis.fhir.conditions import read_allergy, read_condition, read_procedure
 from calcinosis.fhir.context import ADMINISTRATIVE, Context
-from calcinosis.fhir.medications import read_medication_request, read_medication_statement
+from calcinosis.fhir.medications import (
+    read_medication_administration,
+    read_medication_request,
+    read_medication_statement,
+)
 from calcinosis.fhir.observations import read_observation
 from calcinosis.fhir.values import bad_date, parse_date
 from calcinosis.patient.codes import load_vocabulary
@@ -31,6 +38,7 @@ READERS: dict[str, Reader] = {
     "Observation": read_observation,
     "MedicationRequest": read_medication_request,
     "MedicationStatement": read_medication_statement,
+    "MedicationAdministration": read_medication_administration,
     "Procedure": read_procedure,
     "AllergyIntolerance": read_allergy,
 }
@@ -93,6 +101,16 @@ def _pregnant(ctx: Context) -> bool | None:
     return dated[-1][1]
 
 
+def _read_one(ctx: Context, entry: Entry, reader: Reader) -> None:
+    """Read one resource; one that cannot be read is an input issue on it, never a refusal of the patient."""
+    mark = ctx.mark()
+    try:
+        reader(ctx, entry)
+    except FhirInputError as exc:
+        ctx.rollback(mark)
+        ctx.issue(entry.where, f"{exc}; resource not used")
+
+
 def case_from_fhir(data: Any, as_of: date | None = None) -> tuple[Case, list[InputIssue]]:
     """Read a FHIR R4 Bundle or single resource into a Case plus the input issues found on the way.
 
@@ -113,7 +131,7 @@ def case_from_fhir(data: Any, as_of: date | None = None) -> tuple[Case, list[Inp
         if reader is None:
             ctx.issue(entry.where, f"{entry.type} resources are not used by the assessment")
         elif ctx.usable(entry):
-            reader(ctx, entry)
+            _read_one(ctx, entry, reader)
     case = Case(
         **fields,
         as_of=as_of,

@@ -1,4 +1,9 @@
-"""MedicationRequest and MedicationStatement → medications (RxNorm codes, text as fallback)."""
+"""MedicationRequest, MedicationStatement, MedicationAdministration → medications (RxNorm, text as fallback).
+
+A calcium or phosphate salt given (MedicationAdministration) or ordered or taken by the intravenous route is
+also an iatrogenic exposure: a history event with its date and site (see :mod:`calcinosis.fhir.exposures`).
+An administration is a current medication only while it is in progress or on hold.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ from typing import Any
 
 from calcinosis.fhir.bundle import Entry
 from calcinosis.fhir.context import Context
-from calcinosis.fhir.values import codings, concept_text, parse_date, when
+from calcinosis.fhir.exposures import add_exposures, iv_exposures, note_exposures
+from calcinosis.fhir.values import codings, concept_text, parse_date, site_text, when
 from calcinosis.patient.models import Medication
 
 # FHIR status → the case's medication status; None means "not taken: do not use".
@@ -31,6 +37,19 @@ STATEMENT_STATUS: dict[str, str | None] = {
     "entered-in-error": None,
 }
 
+# MedicationAdministration.status → the case's medication status while it is current; completed or stopped
+# administrations are history (exposures), not current medications; None means "not given: do not use".
+ADMINISTRATION_STATUS: dict[str, str | None] = {
+    "in-progress": "active",
+    "on-hold": "on-hold",
+    "completed": "completed",
+    "stopped": "stopped",
+    "unknown": "unknown",
+    "not-done": None,
+    "entered-in-error": None,
+}
+CURRENT = frozenset({"active", "on-hold", "unknown"})
+
 READ = frozenset(
     {
         "status",
@@ -41,6 +60,7 @@ READ = frozenset(
         "authoredOn",
         "effectiveDateTime",
         "effectivePeriod",
+        "note",
     }
 )
 
@@ -80,15 +100,30 @@ def _product(ctx: Context, entry: Entry) -> tuple[Any, str | None] | None:
     return target.get("code"), display
 
 
-def _read(ctx: Context, entry: Entry, statuses: dict[str, str | None], dosage_el: str, date_el: str) -> None:
-    r = entry.resource
-    raw_status = r.get("status")
+def _first_dosage(r: dict[str, Any], element: str) -> dict[str, Any]:
+    dosage = r.get(element)
+    if isinstance(dosage, dict):
+        return dosage
+    if isinstance(dosage, list) and dosage and isinstance(dosage[0], dict):
+        return dosage[0]
+    return {}
+
+
+def _status(ctx: Context, entry: Entry, statuses: dict[str, str | None]) -> str | None:
+    raw_status = entry.resource.get("status")
     if raw_status not in statuses:
         ctx.issue(f"{entry.where}.status", f"unknown status '{raw_status}'; not used")
-        return
+        return None
     status = statuses[raw_status]
     if status is None:
         ctx.issue(f"{entry.where}.status", f"medication is {raw_status}; not used", "information")
+    return status
+
+
+def _read(ctx: Context, entry: Entry, statuses: dict[str, str | None], dosage_el: str, date_el: str) -> None:
+    r = entry.resource
+    status = _status(ctx, entry, statuses)
+    if status is None:
         return
     product = _product(ctx, entry)
     if product is None:
@@ -98,8 +133,7 @@ def _read(ctx: Context, entry: Entry, statuses: dict[str, str | None], dosage_el
     name = concept_text(cc) or fallback
     words = " ; ".join(filter(None, [name, *(c.display or "" for c in codes)]))
     found = ctx.concepts(codes, words, {"medication"})
-    dosage = r.get(dosage_el) or []
-    first = dosage[0] if isinstance(dosage, list) and dosage and isinstance(dosage[0], dict) else {}
+    first = _first_dosage(r, dosage_el)
     route = concept_text(first.get("route"))
     dose = first.get("text") if isinstance(first.get("text"), str) else None
     start = parse_date(r.get(date_el)) if date_el == "authoredOn" else when(r, date_el)[0]
@@ -111,6 +145,10 @@ def _read(ctx: Context, entry: Entry, statuses: dict[str, str | None], dosage_el
         "dose": dose,
         "start": start,
     }
+    exposures = iv_exposures(ctx, found, first.get("route"), words)
+    if exposures:
+        site = site_text(first.get("site"))
+        add_exposures(ctx, entry, exposures, text=name, codes=codes, day=start, site=site)
     if not found:
         ctx.medications.append(Medication(id=entry.key, **common))
         what = ", ".join(f"{c.system}|{c.code}" for c in codes[:3]) or f"text '{name}'"
@@ -118,4 +156,67 @@ def _read(ctx: Context, entry: Entry, statuses: dict[str, str | None], dosage_el
     for i, concept in enumerate(found):
         key = entry.key if i == 0 else f"{entry.key}#{concept}"
         ctx.medications.append(Medication(id=key, concept=concept, **common))
+    note_exposures(ctx, entry, start, None)
     ctx.unused(entry, READ)
+
+
+ADMINISTRATION_READ = frozenset(
+    {
+        "status",
+        "medicationCodeableConcept",
+        "medicationReference",
+        "dosage",
+        "effectiveDateTime",
+        "effectivePeriod",
+        "note",
+        "request",
+    }
+)
+
+
+def read_medication_administration(ctx: Context, entry: Entry) -> None:
+    """A medication given: an exposure if IV calcium or phosphate, a current medication while being given."""
+    r = entry.resource
+    status = _status(ctx, entry, ADMINISTRATION_STATUS)
+    if status is None:
+        return
+    product = _product(ctx, entry)
+    if product is None:
+        return
+    cc, fallback = product
+    codes = codings(cc)
+    name = concept_text(cc) or fallback
+    words = " ; ".join(filter(None, [name, *(c.display or "" for c in codes)]))
+    found = ctx.concepts(codes, words, {"medication"})
+    dosage = _first_dosage(r, "dosage")
+    given, _ = when(r, "effective")
+    exposures = iv_exposures(ctx, found, dosage.get("route"), words)
+    add_exposures(
+        ctx, entry, exposures, text=name, codes=codes, day=given, site=site_text(dosage.get("site"))
+    )
+    dose = dosage.get("text") if isinstance(dosage.get("text"), str) else None
+    if status in CURRENT:
+        common: dict[str, Any] = {
+            "name": name,
+            "codes": codes,
+            "status": status,
+            "route": concept_text(dosage.get("route")),
+            "dose": dose,
+            "start": given,
+        }
+        named: list[str | None] = list(found) or [None]
+        for i, concept in enumerate(named):
+            key = entry.key if i == 0 else f"{entry.key}#{concept}"
+            ctx.medications.append(Medication(id=key, concept=concept, **common))
+    if not found:
+        what = ", ".join(f"{c.system}|{c.code}" for c in codes[:3]) or f"text '{name}'"
+        kept = "kept by name only" if status in CURRENT else "administration not used"
+        ctx.issue(entry.where, f"medication not recognised ({what}); {kept}")
+    elif not exposures and status not in CURRENT:
+        ctx.issue(
+            entry.where,
+            f"{name}: {status} administration, not an exposure the assessment reads",
+            "information",
+        )
+    note_exposures(ctx, entry, given, site_text(dosage.get("site")))
+    ctx.unused(entry, ADMINISTRATION_READ)

@@ -6,6 +6,7 @@ import re
 from datetime import date
 from typing import Any
 
+from calcinosis.patient.codes import load_vocabulary
 from calcinosis.patient.models import Coding
 
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
@@ -86,20 +87,40 @@ def when(resource: dict[str, Any], *prefixes: str) -> tuple[date | None, str | N
     return None, None
 
 
-def notes(resource: dict[str, Any]) -> list[str]:
+def _annotations(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    found = resource.get("note")
     return [
-        n["text"].strip()
-        for n in resource.get("note") or []
+        n
+        for n in (found if isinstance(found, list) else [])
         if isinstance(n, dict) and isinstance(n.get("text"), str) and n["text"].strip()
     ]
 
 
-def body_site(resource: dict[str, Any]) -> str | None:
-    site = resource.get("bodySite")
+def notes(resource: dict[str, Any]) -> list[str]:
+    return [n["text"].strip() for n in _annotations(resource)]
+
+
+def dated_notes(resource: dict[str, Any]) -> list[tuple[str, date | None]]:
+    """Each note's text with its ``time`` (None when absent or unreadable)."""
+    return [(n["text"].strip(), parse_date(n.get("time"))) for n in _annotations(resource)]
+
+
+def site_text(cc: Any) -> str | None:
+    """A body site's words: its text or displays, else the word the code sets give its coding."""
+    shown = concept_text(cc)
+    if shown:
+        return shown
+    vocab = load_vocabulary()
+    words = [w for c in codings(cc) if (w := vocab.body_site_word(c.system, c.code))]
+    return "; ".join(dict.fromkeys(words)) or None
+
+
+def body_site(resource: dict[str, Any], element: str = "bodySite") -> str | None:
+    site = resource.get(element)
     if isinstance(site, list):
-        texts = [t for t in (concept_text(s) for s in site) if t]
+        texts = [t for t in (site_text(s) for s in site) if t]
         return "; ".join(texts) or None
-    return concept_text(site)
+    return site_text(site)
 
 
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(mm|cm)\b", re.I)

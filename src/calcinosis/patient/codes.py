@@ -57,6 +57,7 @@ class CodeEntry(_Strict):
     concept: str
     descendants: bool = False
     checked: str | None = None
+    also_names: str | None = None
 
 
 class LabCode(_Strict):
@@ -93,6 +94,24 @@ class PregnancyStatus(_Strict):
     answers: tuple[PregnancyAnswer, ...]
 
 
+class IvRoute(_Strict):
+    codes: tuple[StatusCode, ...] = ()
+    words: tuple[str, ...] = ()
+
+
+class Exposures(_Strict):
+    """Medications that are iatrogenic exposures when given intravenously, and exposures read from notes."""
+
+    iv_medications: dict[str, str] = Field(default_factory=dict)
+    iv_route: IvRoute = IvRoute()
+    parenteral_forms: tuple[str, ...] = ()
+    note_events: tuple[str, ...] = ()
+
+
+class BodySiteCode(StatusCode):
+    site: str
+
+
 class CodeSets(_Strict):
     systems: tuple[CodeSystem, ...]
     codes: dict[str, tuple[CodeEntry, ...]]
@@ -101,6 +120,8 @@ class CodeSets(_Strict):
     lesion_findings: LesionFindings = LesionFindings()
     panels: tuple[str, ...] = ()
     unit_aliases: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    exposures: Exposures = Exposures()
+    body_sites: tuple[BodySiteCode, ...] = ()
 
 
 def normalise_code(code: str, hierarchical: bool) -> str:
@@ -150,6 +171,13 @@ class Vocabulary:
             group = (canonical, *spellings)
             for spelling in group:
                 self._unit_groups[spelling.strip().lower()] = group
+        exposures = sets.exposures
+        self.iv_medications: dict[str, str] = dict(exposures.iv_medications)
+        self.note_events = frozenset(exposures.note_events)
+        self._iv_codes = {(c.system, c.code) for c in exposures.iv_route.codes}
+        self._iv_words = _matcher({w.lower(): w for w in exposures.iv_route.words})
+        self._parenteral = _matcher({w.lower(): w for w in exposures.parenteral_forms})
+        self._body_sites = {(b.system, b.code): b.site for b in sets.body_sites}
 
     # ------------------------------------------------------------------ codes
     def system_id(self, uri: str | None) -> str | None:
@@ -189,6 +217,24 @@ class Vocabulary:
     def is_pregnancy_status(self, system: str | None, code: str | None) -> bool:
         status = self.code_sets.pregnancy_status.code
         return self.system_id(system) == status.system and (code or "").strip() == status.code
+
+    def known_system(self, uri: str | None) -> bool:
+        """True for a code system the code sets cover (a code of it that is not listed is not ours)."""
+        return self.system_id(uri) is not None
+
+    def is_iv_route(self, codes: list[tuple[str, str]], text: str | None) -> bool:
+        """True when a route's codings or words say intravenous."""
+        if any((self.system_id(system), code.strip()) in self._iv_codes for system, code in codes):
+            return True
+        return bool(text and self._iv_words and self._iv_words.search(text))
+
+    def is_parenteral_form(self, product: str | None) -> bool:
+        """True when a product's name describes a form given by injection or infusion."""
+        return bool(product and self._parenteral and self._parenteral.search(product))
+
+    def body_site_word(self, system: str | None, code: str | None) -> str | None:
+        """The lesion vocabulary's word for a body-site coding, when the code sets list it."""
+        return self._body_sites.get((self.system_id(system) or "", (code or "").strip()))
 
     # ------------------------------------------------------------------ text
     def concepts_in_text(self, text: str | None, kind: str | None = None) -> set[str]:

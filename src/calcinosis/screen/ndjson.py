@@ -24,10 +24,17 @@ RESOURCE_TYPES: tuple[str, ...] = (
     "Observation",
     "MedicationRequest",
     "MedicationStatement",
+    "MedicationAdministration",
     "Procedure",
 )
 # Types whose codes decide whether a patient is screened (Observations and Patients never select).
-SELECTOR_TYPES: tuple[str, ...] = ("Condition", "MedicationRequest", "MedicationStatement", "Procedure")
+SELECTOR_TYPES: tuple[str, ...] = (
+    "Condition",
+    "MedicationRequest",
+    "MedicationStatement",
+    "MedicationAdministration",
+    "Procedure",
+)
 
 SUFFIXES: tuple[str, ...] = (".ndjson.gz", ".ndjson", ".jsonl.gz", ".jsonl")
 _TYPE_IN_NAME = re.compile(r"(?:^|[._-])(" + "|".join(RESOURCE_TYPES) + r")(?:[._-]|$)")

@@ -1,8 +1,9 @@
 """Build one synthetic patient's FHIR R4 resources (plain dicts, ready for NDJSON).
 
 A builder knows the patient's id, the coding habits of the site the record comes from (ICD-10-CM and
-US units, or SNOMED CT / WHO ICD-10 and SI units, or text only) and a reference date all dates count back
-from, so the same seed always gives the same export.
+US units, or SNOMED CT / WHO ICD-10 and SI units, or text only, or SNOMED CT the way Synthea writes it, with
+the code's display as the text) and a reference date all dates count back from, so the same seed always
+gives the same export.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from calcinosis.synth.codebook import UCUM, Code, CodeBook
+from calcinosis.synth.codebook import INTERPRETATION, SNOMED, SYNTHEA_LABS, UCUM, Code, CodeBook
 
 REFERENCE_DATE = date(2026, 1, 15)
 CODING_STYLES: dict[str, tuple[str, ...]] = {
     "us": ("icd-10-cm", "snomed-ct", "rxnorm"),
     "si": ("snomed-ct", "icd-10", "icd-10-cm", "rxnorm"),
     "text": (),
+    "synthea": ("snomed-ct", "rxnorm"),
 }
+INTRAVENOUS = Code(SNOMED, "47625008", "Intravenous route (qualifier value)")
 _CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 _VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 _OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
@@ -36,11 +39,16 @@ class PatientBuilder:
     patient_id: str
     style: str
     resources: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    tags: set[str] = field(default_factory=set)
     _n: int = 0
 
     @property
     def si(self) -> bool:
         return self.style == "si"
+
+    @property
+    def synthea(self) -> bool:
+        return self.style == "synthea"
 
     def _next_id(self, tag: str) -> str:
         self._n += 1
@@ -59,8 +67,15 @@ class PatientBuilder:
         codes = self.book.codes_for(concept, systems) if concept and systems else ()
         cc: dict[str, Any] = {"text": text}
         if codes:
-            cc["coding"] = [self.rng.choice(codes).coding()]
+            chosen = self.rng.choice(codes)
+            cc["coding"] = [chosen.coding()]
+            if self.synthea:
+                cc["text"] = chosen.display
         return cc
+
+    def coded(self, code: Code) -> dict[str, Any]:
+        """A CodeableConcept with one coding and, as Synthea writes it, the display as its text."""
+        return {"coding": [code.coding()], "text": code.display}
 
     # ------------------------------------------------------------------ resources
     def patient(self, age: int, sex: str) -> None:
@@ -118,7 +133,17 @@ class PatientBuilder:
         chosen = unit or self.book.lab_unit(analyte, self.si)
         value = us_value / self.book.factor(analyte, chosen)
         code = self.book.lab_code(analyte, self.si)
+        if self.synthea and analyte in SYNTHEA_LABS:
+            code = self.book.loinc(self.rng.choice(SYNTHEA_LABS[analyte]))
         self.observation(code.coding(), code.display, days_ago, value=round(value, 2), unit=chosen)
+
+    def interpretation_only(self, analyte: str, interpretation: str, days_ago: int) -> None:
+        """A result reported only as an interpretation (e.g. "N"), with no value."""
+        code = self.book.lab_code(analyte, self.si)
+        self.observation(code.coding(), code.display, days_ago)
+        self.resources["Observation"][-1]["interpretation"] = [
+            {"coding": [{"system": INTERPRETATION, "code": interpretation}]}
+        ]
 
     def qualitative(self, analyte: str, answer: str, days_ago: int) -> None:
         code = self.book.lab_code(analyte, self.si)
@@ -191,6 +216,26 @@ class PatientBuilder:
                     "effectiveDateTime": day(days_ago),
                 },
             )
+
+    def administration(
+        self, text: str, days_ago: int, *, site: str | None = None, status: str = "completed"
+    ) -> None:
+        """A MedicationAdministration given intravenously (route coded, with text), at a site if given."""
+        dosage: dict[str, Any] = {"route": {"coding": [INTRAVENOUS.coding()], "text": "Intravenous"}}
+        if site:
+            dosage["site"] = {"text": site}
+        self._add(
+            "MedicationAdministration",
+            {
+                "resourceType": "MedicationAdministration",
+                "id": self._next_id("a"),
+                "status": status,
+                "medicationCodeableConcept": {"text": text},
+                "subject": self._subject(),
+                "effectiveDateTime": f"{day(days_ago)}T10:30:00Z",
+                "dosage": dosage,
+            },
+        )
 
     def procedure(
         self,

@@ -62,6 +62,8 @@ BACKGROUND_CONDITIONS: tuple[tuple[Code, Code | None], ...] = (
     (Code(ICD10CM, "G47.33", "Obstructive sleep apnea (adult) (pediatric)"), None),
 )
 ATRIAL_FIBRILLATION = Code(ICD10CM, "I48.91", "Unspecified atrial fibrillation")
+# SNOMED CT 49436004 "Atrial fibrillation (disorder)": seen in several public FHIR examples and code tables.
+ATRIAL_FIBRILLATION_SNOMED = Code(SNOMED, "49436004", "Atrial fibrillation (disorder)")
 
 BACKGROUND_LABS: tuple[BackgroundLab, ...] = (
     BackgroundLab(Code(LOINC, "2345-7", "Glucose [Mass/volume] in Serum or Plasma"), "mg/dL", 70, 160),
@@ -86,6 +88,29 @@ BACKGROUND_DRUGS: tuple[Code, ...] = (
     Code(RXNORM, "10582", "levothyroxine"),
     Code(RXNORM, "435", "albuterol"),
 )
+
+# Codes of a Synthea export (synthetichealth/synthea, src/main/resources/modules/...) that the coding style
+# "synthea" writes where the project's code sets offer several: kidney disease and dialysis, and the blood
+# chemistry of the dialysis module. The codes are in code-sets.yaml (checked there); these pick among them.
+SYNTHEA_CKD_STAGES: tuple[str, ...] = (
+    "431855005",
+    "431856006",
+    "433144002",
+    "431857002",
+)  # kidney_conditions.json
+SYNTHEA_ESRD = "46177005"  # kidney_conditions.json, chronic_kidney_disease.json
+SYNTHEA_DIALYSIS = "265764009"  # dialysis.json: Renal dialysis (procedure)
+# chronic_kidney_disease.json: the renal dysplasia path reaches ESRD and dialysis without an ESRD Condition.
+SYNTHEA_RENAL_DYSPLASIA = Code(SNOMED, "204949001", "Renal dysplasia (disorder)")
+SYNTHEA_LABS: dict[str, tuple[str, ...]] = {
+    "creatinine": ("2160-0", "38483-4"),  # kidney_conditions.json; dialysis.json (Record_CMP)
+    "calcium": ("17861-6", "49765-1"),
+    "urea": ("3094-0", "6299-2"),
+}
+# Urine albumin/creatinine ratio, mg/g: LOINC 14959-1, named "Microalbumin Creatinine Ratio" in tables derived
+# from Synthea exports. Not an analyte the assessment reads; its name contains "Creatinine".
+SYNTHEA_ACR = Code(LOINC, "14959-1", "Microalbumin Creatinine Ratio")
+INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 
 BACKGROUND_PROCEDURES: tuple[Code, ...] = (
     Code(SNOMED, "73761001", "Colonoscopy"),
@@ -121,6 +146,8 @@ class CodeBook:
             if uri is None:
                 continue
             for e in entries:
+                if e.also_names:  # a combination code or finding does not stand for the concept alone
+                    continue
                 out.setdefault((e.concept, set_id), []).append(Code(uri, e.code, e.display))
         return {k: tuple(v) for k, v in out.items()}
 
@@ -148,6 +175,17 @@ class CodeBook:
                 return molar[0]
         mass = [c for c in codes if "[Moles/" not in c.display]
         return (mass or list(codes))[0]
+
+    def snomed(self, code: str) -> Code:
+        """A SNOMED CT code of the code sets, with its display there."""
+        for e in self.vocabulary.code_sets.codes["snomed-ct"]:
+            if e.code == code:
+                return Code(SNOMED, e.code, e.display)
+        raise KeyError(code)
+
+    def loinc(self, code: str) -> Code:
+        lab = self.vocabulary.labs[code]
+        return Code(LOINC, lab.code, lab.display)
 
     def lab_unit(self, analyte: str, si: bool) -> str:
         """The unit a US (the engine's canonical unit) or SI site reports the analyte in."""

@@ -3,7 +3,11 @@
 Deterministic by seed: patient ``i`` is drawn from its own generator seeded with ``(seed, i)``, so an
 export of N patients is a prefix of one of 2N patients. A small share of lines is damaged the way real
 exports are (cut short, a resource type the screen does not read, no subject), and now and then a
-patient's Patient line is missing or doubled; ``scenarios.tsv`` records what each patient was drawn as.
+patient's Patient line is missing or doubled (only when lines are damaged at all: ``bad_line_rate`` > 0);
+``scenarios.tsv`` records what each patient was drawn as, its coding style and its kidney tags.
+
+``coding``: ``mixed`` (the default) draws each patient's site habits (ICD-10-CM and US units, SNOMED CT and
+SI units, text only); ``synthea`` codes every patient in SNOMED CT the way Synthea's modules do.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from calcinosis.synth.codebook import CodeBook
 from calcinosis.synth.scenarios import SCENARIOS, add_noise
 
 STYLES = (("us", 0.55), ("si", 0.35), ("text", 0.10))
+CODINGS = ("mixed", "synthea")
 
 
 @dataclass
@@ -59,10 +64,13 @@ def generate_export(
     *,
     compress: bool = False,
     bad_line_rate: float = 0.001,
+    coding: str = "mixed",
 ) -> SynthSummary:
     """Write ``patients`` synthetic patients to ``out_dir`` (created; must be empty if it exists)."""
     if patients < 1:
         raise InputError("--patients: must be at least 1")
+    if coding not in CODINGS:
+        raise InputError(f"--coding: unknown coding '{coding}' (choose from {', '.join(CODINGS)})")
     if out_dir.exists() and any(out_dir.iterdir()):
         raise InputError(f"{out_dir}: exists and is not empty")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -74,16 +82,18 @@ def generate_export(
     handles = {t: _open(out_dir / f"{t}{suffix}", compress) for t in RESOURCE_TYPES}
     try:
         with (out_dir / "scenarios.tsv").open("w", encoding="utf-8") as truth:
-            truth.write("patient_id\tscenario\tstyle\n")
+            truth.write("patient_id\tscenario\tstyle\ttags\n")
             for i in range(patients):
                 rng = random.Random(f"{seed}:{i}")  # noqa: S311 - synthetic data, not security
                 pid = f"p{i:07d}"
                 style = rng.choices([s for s, _ in STYLES], weights=[w for _, w in STYLES])[0]
+                if coding == "synthea":
+                    style = "synthea"
                 scenario = rng.choices(names, weights=weights)[0]
                 builder = PatientBuilder(rng=rng, book=book, patient_id=pid, style=style)
                 SCENARIOS[scenario][0](builder)
                 add_noise(builder)
-                truth.write(f"{pid}\t{scenario}\t{style}\n")
+                truth.write(f"{pid}\t{scenario}\t{style}\t{','.join(sorted(builder.tags))}\n")
                 summary.scenarios[scenario] += 1
                 _write_patient(rng, builder, handles, summary, bad_line_rate)
     finally:
@@ -100,7 +110,7 @@ def _write_patient(
     summary: SynthSummary,
     bad_line_rate: float,
 ) -> None:
-    twist = rng.random()
+    twist = rng.random() if bad_line_rate > 0 else 1.0
     for rtype, resources in builder.resources.items():
         out = handles[rtype]
         for resource in resources:

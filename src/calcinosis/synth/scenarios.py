@@ -5,6 +5,12 @@ cutis arises in: connective tissue disease with or without dystrophic calcinosis
 with or without metastatic calcinosis, calciphylaxis on dialysis with warfarin, iatrogenic calcinosis after
 calcium extravasation, and idiopathic calcinosis. Lab values are synthetic (drawn in the engine's canonical
 units, converted for SI sites); some are left out, some contradict each other, as in real records.
+
+A builder of the "synthea" style also writes what refused or missed patients of real Synthea exports: kidney
+disease and dialysis coded in SNOMED CT as Synthea codes them (dialysis sometimes recorded only as a
+procedure), urine albumin/creatinine ratios whose name contains "Creatinine", an eGFR in a unit the reader
+does not accept, results reported only as an interpretation, and IV calcium given as a MedicationAdministration.
+Each patient's tags (scenarios.tsv) say which kidney facts were written: ckd, esrd, dialysis.
 """
 
 from __future__ import annotations
@@ -14,10 +20,16 @@ from collections.abc import Callable
 from calcinosis.synth.builder import PatientBuilder
 from calcinosis.synth.codebook import (
     ATRIAL_FIBRILLATION,
+    ATRIAL_FIBRILLATION_SNOMED,
     BACKGROUND_CONDITIONS,
     BACKGROUND_DRUGS,
     BACKGROUND_LABS,
     BACKGROUND_PROCEDURES,
+    SYNTHEA_ACR,
+    SYNTHEA_CKD_STAGES,
+    SYNTHEA_DIALYSIS,
+    SYNTHEA_ESRD,
+    SYNTHEA_RENAL_DYSPLASIA,
 )
 
 Scenario = Callable[[PatientBuilder], None]
@@ -48,8 +60,8 @@ def _labs(
 
 def _background(b: PatientBuilder, problems: int, visits: int) -> None:
     for code, snomed in b.rng.sample(BACKGROUND_CONDITIONS, problems):
-        chosen = snomed if (b.style == "si" and snomed) else code
-        if b.style == "text":
+        chosen = snomed if (b.style in ("si", "synthea") and snomed) else code
+        if b.style == "text" or (b.synthea and not snomed):
             b.condition(None, chosen.display, b.rng.randint(200, 4000))
         else:
             b.condition(None, chosen.display, b.rng.randint(200, 4000), code=chosen)
@@ -122,19 +134,80 @@ def ctd_only(b: PatientBuilder) -> None:
 
 
 def _kidney(b: PatientBuilder, dialysis: bool) -> None:
+    if b.synthea:
+        _kidney_synthea(b, dialysis)
+        return
     if dialysis:
         b.condition("esrd", "End stage renal disease", b.rng.randint(400, 3000))
         if b.rng.random() < 0.5:
             b.condition("dialysis", "Dependence on renal dialysis", b.rng.randint(300, 2000))
         b.procedure("haemodialysis", "Hemodialysis", b.rng.randint(2, 30))
+        b.tags |= {"esrd", "dialysis"}
     else:
         b.condition("ckd", "Chronic kidney disease", b.rng.randint(400, 3000))
+        b.tags.add("ckd")
+
+
+def _kidney_synthea(b: PatientBuilder, dialysis: bool) -> None:
+    """Kidney disease and dialysis coded as Synthea's modules code them (and as other exports do)."""
+    if not dialysis:
+        stage = b.book.snomed(b.rng.choice(SYNTHEA_CKD_STAGES))
+        b.condition(None, stage.display, b.rng.randint(400, 3000), code=stage)
+        b.tags.add("ckd")
+        return
+    path = b.rng.choices(["esrd", "ckd4", "dysplasia", "dependence"], weights=[4, 3, 2, 2])[0]
+    if path == "esrd":  # diabetic path: ESRD diagnosed, then dialysis
+        esrd = b.book.snomed(SYNTHEA_ESRD)
+        b.condition(None, esrd.display, b.rng.randint(400, 3000), code=esrd)
+        b.tags.add("esrd")
+    elif path == "ckd4":  # the dialysis module starts at CKD stage 4
+        stage = b.book.snomed(SYNTHEA_CKD_STAGES[-1])
+        b.condition(None, stage.display, b.rng.randint(400, 3000), code=stage)
+        b.tags.add("ckd")
+    elif (
+        path == "dysplasia"
+    ):  # ESRD reached without an ESRD Condition: dialysis is on record only as procedures
+        b.condition(
+            None, SYNTHEA_RENAL_DYSPLASIA.display, b.rng.randint(400, 3000), code=SYNTHEA_RENAL_DYSPLASIA
+        )
+        b.tags.add("dialysis-procedure-only")
+    else:  # exports outside Synthea code dialysis dependence and CKD 5 on dialysis
+        for code in (b.book.snomed("105502003"), b.book.snomed("714152005")):
+            b.condition(None, code.display, b.rng.randint(300, 2000), code=code)
+        b.tags.add("esrd")
+    b.tags.add("dialysis")
+    dialysis_code = b.book.snomed(SYNTHEA_DIALYSIS if path != "dependence" else "302497006")
+    for _ in range(b.rng.randint(1, 4)):
+        b.procedure(None, dialysis_code.display, b.rng.randint(2, 60), code=dialysis_code)
+    if b.rng.random() < 0.5:  # the dialysis module's panel writes eGFR in mL/min: a unit the reader refuses
+        egfr = b.book.lab_code("egfr", False)
+        b.observation(
+            egfr.coding(), egfr.display, b.rng.randint(2, 30), value=b.rng.randint(4, 29), unit="mL/min"
+        )
+
+
+def _synthea_extras(b: PatientBuilder, days_ago: int) -> None:
+    """What a Synthea-style record adds around kidney disease: an ACR in mg/g and interpretation-only results."""
+    if not b.synthea:
+        return
+    b.observation(SYNTHEA_ACR.coding(), SYNTHEA_ACR.display, days_ago, value=round(b.rng.uniform(5, 900), 1),
+                  unit="mg/g")  # fmt: skip
+    if b.rng.random() < 0.5:
+        b.interpretation_only("calcium", b.rng.choice(["N", "N", "H", "L"]), days_ago)
+    if b.rng.random() < 0.3:
+        b.interpretation_only("pth", b.rng.choice(["N", "H"]), days_ago)
+
+
+def _atrial_fibrillation(b: PatientBuilder) -> None:
+    code = ATRIAL_FIBRILLATION_SNOMED if b.synthea else ATRIAL_FIBRILLATION
+    b.condition(None, code.display, b.rng.randint(300, 2000), code=code)
 
 
 def ckd_metastatic(b: PatientBuilder) -> None:
     b.patient(b.rng.randint(35, 85), b.rng.choice(["female", "male"]))
     _background(b, b.rng.randint(1, 3), 1)
     _kidney(b, dialysis=b.rng.random() < 0.7)
+    _synthea_extras(b, b.rng.randint(5, 60))
     ranges = {
         "calcium": (9.8, 11.2),
         "phosphate": (6.5, 9.5),
@@ -160,7 +233,8 @@ def calciphylaxis(b: PatientBuilder) -> None:
     b.patient(b.rng.randint(45, 85), b.rng.choice(["female", "female", "male"]))
     _background(b, b.rng.randint(1, 2), 1)
     _kidney(b, dialysis=True)
-    b.condition(None, ATRIAL_FIBRILLATION.display, b.rng.randint(300, 2000), code=ATRIAL_FIBRILLATION)
+    _synthea_extras(b, b.rng.randint(5, 60))
+    _atrial_fibrillation(b)
     b.medication("warfarin", "warfarin 3 mg daily", b.rng.randint(100, 1500))
     b.condition(
         "calciphylaxis",
@@ -184,16 +258,20 @@ def ckd_only(b: PatientBuilder) -> None:
     _background(b, b.rng.randint(1, 3), b.rng.randint(1, 3))
     on_dialysis = b.rng.random() < 0.25
     _kidney(b, dialysis=on_dialysis)
+    _synthea_extras(b, b.rng.randint(10, 200))
     ranges = {"creatinine": (1.6, 3.5), "egfr": (18, 55), "phosphate": (3.5, 5.5), "calcium": (8.6, 9.8)}
     _labs(b, ranges, b.rng.randint(10, 200), keep=0.8)
     if b.rng.random() < 0.2:
-        b.condition(None, ATRIAL_FIBRILLATION.display, b.rng.randint(300, 2000), code=ATRIAL_FIBRILLATION)
+        _atrial_fibrillation(b)
         b.medication("warfarin", "warfarin", b.rng.randint(100, 1500))
 
 
 def iatrogenic(b: PatientBuilder) -> None:
     b.patient(b.rng.randint(0, 12), b.rng.choice(["female", "male"]))
-    b.procedure(None, "Calcium gluconate extravasation", b.rng.randint(60, 200))
+    given = b.rng.randint(60, 200)
+    if b.synthea:
+        b.administration("calcium gluconate 100 MG/ML Injectable Solution", given, site="dorsum of left hand")
+    b.procedure(None, "Calcium gluconate extravasation", given)
     b.condition(
         "calcinosis-cutis",
         "Calcinosis cutis",
@@ -223,9 +301,11 @@ def add_noise(b: PatientBuilder) -> None:
         b.lab("calcium", round(b.rng.uniform(7.0, 12.0), 2), b.rng.randint(1, 30))
         b.resources["Observation"][-1]["status"] = "entered-in-error"
     if b.rng.random() < 0.02:
-        code, _ = b.rng.choice(BACKGROUND_CONDITIONS)
-        b.condition(None, code.display, b.rng.randint(100, 900), code=code, verification="refuted")
-    if b.rng.random() < 0.002:  # an old unit the reader does not accept: the patient is not assessable
+        icd, snomed = b.rng.choice(BACKGROUND_CONDITIONS)
+        code = (snomed if b.synthea else icd) or None
+        shown = (code or icd).display
+        b.condition(None, shown, b.rng.randint(100, 900), code=code, verification="refuted")
+    if b.rng.random() < 0.002:  # an old unit the reader does not accept: an input issue on that Observation
         b.lab("calcium", 9.4, b.rng.randint(1, 30), unit="mg%")
 
 

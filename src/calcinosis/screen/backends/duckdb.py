@@ -2,8 +2,9 @@
 
 Two passes over the files, each with an explicit schema:
 
-1. the selector files (Condition, Procedure, MedicationRequest, MedicationStatement) are read as typed
-   columns (subject, codings, text) and matched against the selection tables: the picked patient ids;
+1. the selector files (Condition, Procedure, MedicationRequest, MedicationStatement, MedicationAdministration)
+   are read as typed columns (subject, codings, text) and matched against the selection tables: the picked
+   patient ids;
 2. every file is read once as raw JSON objects; resourceType, subject and id are extracted, bad lines are
    marked with their reason, and only picked patients' lines keep their text (a temp table that DuckDB
    spills to disk past ``memory_limit``).
