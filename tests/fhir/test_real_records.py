@@ -531,3 +531,22 @@ def test_a_coded_record_gets_the_same_call_as_the_same_facts_written_in_words(na
     b = assess(written, as_of=AS_OF)
     assert (a.subtype.code, a.subtype.variant) == (b.subtype.code, b.subtype.variant)
     assert _lesion_classes(coded) == _lesion_classes(written)
+
+
+# ------------------------------------------------------------------------------ exposures reach the call
+def test_extravasation_code_and_calcium_infusion_at_the_lesion_site_make_the_call_iatrogenic() -> None:
+    """The class of miss from real records: an ICD-10-CM T80 extravasation code (agent not named) plus a
+    calcium gluconate administration at a site, and calcinosis at that site two weeks later."""
+    extravasation = condition("c1", "T80.818A", onsetDateTime="2026-03-02")
+    given = administration(
+        "ma1", "calcium gluconate 100 MG/ML Injectable Solution",
+        dosage={"site": {"text": "dorsum of left hand"}, "route": IV},
+    )  # fmt: skip
+    lesion = condition(
+        "c2", "L94.2", "Calcinosis cutis", onsetDateTime="2026-03-16",
+        bodySite=[{"text": "dorsum of left hand"}], note=[{"text": "firm white plaque, erythematous"}],
+    )  # fmt: skip
+    case, issues = read(extravasation, given, lesion)
+    a = assess(case, issues=issues, as_of=AS_OF)
+    assert a.subtype.code.value == "iatrogenic", [r.text for r in a.subtype.reasons]
+    assert "r2-iatrogenic" in {f.rule for f in a.differential[0].supporting}

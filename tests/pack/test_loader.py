@@ -70,7 +70,9 @@ def test_warfarin_is_recorded_against_with_a_conflict() -> None:
 def test_every_identifier_in_the_pack_appears_in_shared_sources() -> None:
     path = SHARED / "knowledge" / "calcinosis-evidence.md"
     if not path.is_file():
-        pytest.skip(f"{path} is absent (no ../shared beside the repository): cannot check identifiers against it")
+        pytest.skip(
+            f"{path} is absent (no ../shared beside the repository): cannot check identifiers against it"
+        )
     dossier = path.read_text()
     pack = load_pack()
     for src in pack.sources.values():
