@@ -5,7 +5,6 @@ what was read."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import re
 import uuid
@@ -19,6 +18,7 @@ from calcinosis.api.deps import AppState
 from calcinosis.api.routes.assess import run
 from calcinosis.engine.results import Assessment
 from calcinosis.smart import oauth
+from calcinosis.smart.context import parse_app_context
 from calcinosis.smart.discovery import SmartConfiguration, allowed_iss, discover
 from calcinosis.smart.errors import EhrError, PatientMismatch
 from calcinosis.smart.record import ReadReport, as_bundle, read_record
@@ -31,9 +31,6 @@ log = logging.getLogger("calcinosis.smart")
 
 SERVICE = "smart-launch"
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
-FOCUS_KINDS = {"therapy": "therapy-{}", "alert": "alert-{}"}
-SECTIONS = {"subtype": "subtype-title", "workup": "workup-title", "therapies": "therapy-title"}
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 @dataclass
@@ -41,51 +38,6 @@ class LiveResult:
     assessment: Assessment
     raw: bytes
     report: ReadReport
-
-
-@dataclass(frozen=True)
-class AppContext:
-    """What a CDS card's ``smart`` link said it was about (echoed by the EHR in the token response)."""
-
-    patient: str | None = None
-    focus: str | None = None  # an anchor on the result page
-
-
-def app_context_value(
-    patient: str, *, therapy: str | None = None, alert: str | None = None, section: str | None = None
-) -> str:
-    """The ``appContext`` a card carries: JSON naming the patient and what the card was about."""
-    about = (
-        {"therapy": therapy}
-        if therapy
-        else {"alert": alert}
-        if alert
-        else {"section": section}
-        if section
-        else {}
-    )
-    return json.dumps({"patient": patient, **about}, separators=(",", ":"))
-
-
-def parse_app_context(value: Any) -> AppContext:
-    """Read ``appContext`` leniently: unknown or malformed content only means no focus."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return AppContext()
-    if not isinstance(value, dict):
-        return AppContext()
-    patient = value.get("patient") if isinstance(value.get("patient"), str) else None
-    focus = None
-    for kind, template in FOCUS_KINDS.items():
-        item = value.get(kind)
-        if isinstance(item, str) and SLUG.match(item):
-            focus = template.format(item)
-    section = value.get("section")
-    if focus is None and isinstance(section, str):
-        focus = SECTIONS.get(section)
-    return AppContext(patient, focus)
 
 
 async def begin(
