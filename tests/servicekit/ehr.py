@@ -75,6 +75,7 @@ class Behaviour:
     grant_refresh: bool = True  # honour online_access / offline_access with a refresh token
     standalone_patient: str | None = None  # the patient "picked" in a standalone launch
     revoked: bool = False  # every access token is refused
+    pkce_methods: list[str] = field(default_factory=lambda: ["S256"])  # advertised in smart-configuration
 
 
 @dataclass
@@ -204,6 +205,7 @@ def _redirect_error(redirect_uri: str, state: str | None, error: str, descriptio
 
 def create_app(state: EhrState) -> Starlette:
     b = state.behaviour
+    initial = asdict(b)
 
     def record(request: Request, **extra: Any) -> None:
         state.log.append(
@@ -263,7 +265,7 @@ def create_app(state: EhrState) -> Starlette:
                     "patient/*.rs",
                 ],
                 "response_types_supported": ["code"],
-                "code_challenge_methods_supported": ["S256"],
+                "code_challenge_methods_supported": b.pkce_methods,
                 "capabilities": [
                     "launch-ehr",
                     "launch-standalone",
@@ -546,6 +548,12 @@ def create_app(state: EhrState) -> Starlette:
             setattr(b, key, value)
         return JSONResponse(asdict(b))
 
+    async def control_reset(request: Request) -> JSONResponse:
+        for key, value in initial.items():
+            setattr(b, key, json.loads(json.dumps(value)))
+        state.log.clear()
+        return JSONResponse(asdict(b))
+
     async def control_log(request: Request) -> JSONResponse:
         return JSONResponse(state.log)
 
@@ -573,6 +581,7 @@ def create_app(state: EhrState) -> Starlette:
             Route("/fhir/{rtype:str}/{rid:str}", read),
             Route("/fhir/{rtype:str}", search),
             Route("/_control", control, methods=["POST"]),
+            Route("/_control/reset", control_reset, methods=["POST"]),
             Route("/_control/log", control_log),
             Route("/_control/issued", control_issued),
             Route("/_control/clear", control_clear, methods=["POST"]),
@@ -688,6 +697,10 @@ class EhrDouble:
     def log(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = httpx.get(f"{self.base}/_control/log", trust_env=False).json()
         return result
+
+    def reset(self) -> None:
+        """Back to the behaviour it started with, and an empty request log."""
+        httpx.post(f"{self.base}/_control/reset", trust_env=False).raise_for_status()
 
     def clear_log(self) -> None:
         httpx.post(f"{self.base}/_control/clear", trust_env=False).raise_for_status()
