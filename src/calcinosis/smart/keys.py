@@ -7,6 +7,7 @@ signs ES384, the two algorithms SMART asks every client to support. The public h
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -15,7 +16,7 @@ import orjson
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from joserfc.errors import JoseError
+from joserfc.errors import JoseError, SecurityWarning
 from joserfc.jwk import ECKey, RSAKey, import_key
 
 from calcinosis.errors import InputError
@@ -58,7 +59,9 @@ def load_client_key(path: Path, kid: str | None = None) -> ClientKey:
         raise InputError(f"{where}: cannot be read ({type(exc).__name__})") from exc
     try:
         data: Any = orjson.loads(raw) if raw.lstrip().startswith(b"{") else raw
-        key = import_key(data, _key_type(data))
+        with warnings.catch_warnings():  # a weak key gets our own one-line refusal below
+            warnings.simplefilter("ignore", SecurityWarning)
+            key = import_key(data, _key_type(data))
     except (orjson.JSONDecodeError, JoseError, ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise InputError(f"{where}: not a PEM private key or a private JWK (RSA or EC)") from exc
     if not key.is_private:
