@@ -76,6 +76,7 @@ class Behaviour:
     standalone_patient: str | None = None  # the patient "picked" in a standalone launch
     revoked: bool = False  # every access token is refused
     pkce_methods: list[str] = field(default_factory=lambda: ["S256"])  # advertised in smart-configuration
+    patient_birth_date: str | None = None  # serve this Patient.birthDate instead (e.g. a malformed one)
 
 
 @dataclass
@@ -485,6 +486,8 @@ def create_app(state: EhrState) -> Starlette:
         if rtype != "Medication" and not belongs(found, grant["patient"]):
             return _outcome(403, "outside the patient compartment")
         await asyncio.sleep(b.slow_types.get(rtype, 0))
+        if rtype == "Patient" and b.patient_birth_date is not None:
+            found = {**found, "birthDate": b.patient_birth_date}
         return JSONResponse(found, media_type=FHIR_JSON)
 
     async def search(request: Request) -> Response:

@@ -238,6 +238,16 @@ def test_a_fhir_server_that_times_out_is_reported_and_the_rest_still_assessed(
     assert status == [("degraded",)]
 
 
+def test_a_record_the_reader_cannot_use_gets_a_readable_page(pair: Pair, browser: Browser) -> None:
+    pair.ehr.control(patient_birth_date="05/09/1972")
+    audited = pair.db("SELECT COUNT(*) FROM audit")
+    page = launch(pair, browser)
+    assert page.status_code == 422
+    assert "could not be assessed" in page.text and "birthDate" in page.text
+    assert "Go to the assess page" in page.text
+    assert pair.db("SELECT COUNT(*) FROM audit") == audited
+
+
 def test_refresh_reads_the_record_again(pair: Pair, browser: Browser) -> None:
     page = launch(pair, browser)
     record = browser.hops[-1].url

@@ -82,6 +82,12 @@ def error_page(request: Request, exc: SmartError, *, retry: str | None = None) -
     return response
 
 
+def unexpected(request: Request, exc: Exception) -> HTMLResponse:
+    log.error("smart launch failed: unexpected %s", type(exc).__name__)
+    message = "Something went wrong while reading the record from the EHR. Nothing was recorded."
+    return error_page(request, SmartError(message, status=500))
+
+
 def _retry_url(kind: str, iss: str | None) -> str | None:
     return f"/launch/standalone?iss={iss}" if kind == "standalone" and iss else None
 
@@ -161,6 +167,8 @@ async def callback(
         return error_page(
             request, SmartError(f"The record read from the EHR could not be assessed: {exc}", status=422)
         )
+    except Exception as exc:  # the last line: a page, never a traceback (the log names only the type)
+        return unexpected(request, exc)
     anchor = f"#{launch.focus}" if launch.focus else ""
     return RedirectResponse(f"/smart/record/{launch.handle}{anchor}", status_code=303, headers=NO_STORE)
 
@@ -220,6 +228,8 @@ async def refresh(handle: Handle, request: Request, state: StateDep) -> Response
         return error_page(
             request, SmartError(f"The record read from the EHR could not be assessed: {exc}", status=422)
         )
+    except Exception as exc:  # the last line: a page, never a traceback (the log names only the type)
+        return unexpected(request, exc)
     return RedirectResponse(f"/smart/record/{handle}", status_code=303, headers=NO_STORE)
 
 
