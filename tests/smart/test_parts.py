@@ -191,3 +191,28 @@ def test_without_a_client_id_the_launch_pages_say_how_to_set_it_up(tmp_path: Pat
             assert "CALCINOSIS_SMART_CLIENT_ID" in page.text and "Go to the assess page" in page.text
         assert client.get("/smart/callback?code=x&state=y").status_code == 404
         assert client.post("/smart/logout").status_code == 200
+
+
+def test_a_refused_launch_leaves_no_session_behind(tmp_path: Path) -> None:
+    closed = "http://127.0.0.1:1/fhir"  # allowed, but nothing listens there
+    settings = load_settings(data_dir=tmp_path, smart_client_id="c", smart_allowed_iss=closed)
+    with TestClient(create_app(settings)) as client:
+        page = client.get("/launch?iss=https://evil.test/fhir&launch=x", follow_redirects=False)
+        assert page.status_code == 403 and "set-cookie" not in page.headers
+        unreachable = client.get(f"/launch?iss={closed}&launch=x", follow_redirects=False)
+        assert unreachable.status_code == 502 and "could not be reached" in unreachable.text
+        assert "set-cookie" not in unreachable.headers
+        assert len(client.app.state.smart.sessions) == 0  # type: ignore[attr-defined]
+
+
+def test_a_full_session_table_drops_sessions_without_a_launch_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    import calcinosis.smart.sessions as sessions
+
+    monkeypatch.setattr(sessions, "MAX_SESSIONS", 3)
+    table = SessionTable(ttl_s=60)
+    launched = table.create()
+    launched.launches["h"] = object()  # type: ignore[assignment]
+    idle = [table.create(), table.create()]
+    table.create()
+    assert table.get(launched.sid) is launched
+    assert table.get(idle[0].sid) is None and table.get(idle[1].sid) is idle[1]

@@ -14,7 +14,7 @@ Every failure is a readable page with a way back.
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -22,9 +22,10 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from calcinosis.api.deps import AppState, StateDep, base_url
 from calcinosis.errors import InputError, NotFoundError
 from calcinosis.smart import service
+from calcinosis.smart.discovery import allowed_iss
 from calcinosis.smart.errors import LaunchRefused, NotConfigured, SessionEnded, SmartError
 from calcinosis.smart.runtime import SmartRuntime
-from calcinosis.smart.scopes import requested_scopes
+from calcinosis.smart.scopes import LaunchKind, requested_scopes
 from calcinosis.smart.sessions import COOKIE, Launch, Session
 from calcinosis.web.present import alerts_for, caution_groups, study_rows
 from calcinosis.web.render import page
@@ -93,7 +94,7 @@ def _retry_url(kind: str, iss: str | None) -> str | None:
 
 
 async def _start(
-    request: Request, state: AppState, *, iss: str | None, launch: str | None, kind: Any
+    request: Request, state: AppState, *, iss: str | None, launch: str | None, kind: LaunchKind
 ) -> Response:
     try:
         rt = runtime(request)
@@ -101,10 +102,17 @@ async def _start(
             raise LaunchRefused(
                 "The launch from the EHR has no `launch` parameter, so it cannot be completed."
             )
-        session = _session(request, rt) or rt.sessions.create()
-        url = await service.begin(
-            state, rt, session, iss=iss, launch=launch, kind=kind, base=base_url(request, state.settings)
-        )
+        allowed_iss(iss, rt.allowed_iss)  # refused before a session is made or anything fetched
+        existing = _session(request, rt)
+        session = existing or rt.sessions.create()
+        try:
+            url = await service.begin(
+                state, rt, session, iss=iss, launch=launch, kind=kind, base=base_url(request, state.settings)
+            )
+        except SmartError:
+            if existing is None:
+                rt.sessions.end(session.sid)
+            raise
     except SmartError as exc:
         return error_page(request, exc)
     response = RedirectResponse(url, status_code=302, headers=NO_STORE)

@@ -116,8 +116,13 @@ class SessionTable:
 
     def create(self) -> Session:
         self._sweep()
-        while len(self._sessions) >= MAX_SESSIONS:
-            del self._sessions[min(self._sessions, key=lambda s: self._sessions[s].expires)]
+        while len(self._sessions) >= MAX_SESSIONS:  # full: drop sessions with no launch first, oldest first
+            del self._sessions[
+                min(
+                    self._sessions,
+                    key=lambda s: (bool(self._sessions[s].launches), self._sessions[s].expires),
+                )
+            ]
         session = Session(secrets.token_urlsafe(32), time.monotonic() + self.ttl_s)
         self._sessions[session.sid] = session
         return session
