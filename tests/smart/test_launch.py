@@ -261,10 +261,10 @@ def test_refresh_reads_the_record_again(pair: Pair, browser: Browser) -> None:
 
 
 def test_an_expired_token_is_renewed_with_the_refresh_token(pair: Pair, browser: Browser) -> None:
-    pair.ehr.control(token_lifetime_s=7)
+    pair.ehr.control(token_lifetime_s=9)
     launch(pair, browser)
     record = browser.hops[-1].url
-    time.sleep(2.5)  # within the app's 5 s leeway of the expiry: renewed before reading
+    time.sleep(4.5)  # now within the app's 5 s leeway of the expiry: renewed before reading
     page = browser.go(f"{record}/refresh", method="POST")
     assert page.status_code == 200
     grants = [e["grant_type"] for e in pair.ehr.log() if e["path"] == "/auth/token"]
@@ -272,10 +272,10 @@ def test_an_expired_token_is_renewed_with_the_refresh_token(pair: Pair, browser:
 
 
 def test_an_expired_token_without_refresh_asks_for_a_new_launch(pair: Pair, browser: Browser) -> None:
-    pair.ehr.control(token_lifetime_s=7, grant_refresh=False)
+    pair.ehr.control(token_lifetime_s=9, grant_refresh=False)
     launch(pair, browser)
     record = browser.hops[-1].url
-    time.sleep(2.5)
+    time.sleep(4.5)
     reads_before = len(fhir_requests(pair))
     page = browser.go(f"{record}/refresh", method="POST")
     assert page.status_code == 401
