@@ -27,8 +27,8 @@ from calcinosis.smart.errors import LaunchRefused, NotConfigured, SessionEnded, 
 from calcinosis.smart.runtime import SmartRuntime
 from calcinosis.smart.scopes import LaunchKind, requested_scopes
 from calcinosis.smart.sessions import COOKIE, Launch, Session
-from calcinosis.web.present import alerts_for, caution_groups, study_rows
 from calcinosis.web.render import page
+from calcinosis.web.views import _result_page as result_page  # the one result page, with the read report
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("calcinosis.smart")
@@ -191,31 +191,25 @@ def _launch(request: Request, handle: str) -> tuple[SmartRuntime, Session, Launc
 
 
 @router.get("/smart/record/{handle}", response_class=HTMLResponse)
-async def record_page(handle: Handle, request: Request, state: StateDep) -> HTMLResponse:
+async def record_page(handle: Handle, request: Request) -> HTMLResponse:
     """The result page for the live record, with what was read and what could not be."""
     try:
         _, _, launch = _launch(request, handle)
     except SmartError as exc:
         return error_page(request, exc)
     result: service.LiveResult = launch.result
-    a = result.assessment
     report = result.report
     who = f", launched by {launch.fhir_user}" if launch.fhir_user else ""
-    context = {
-        "a": a,
-        "facts": {f.id: f for f in a.facts_used},
-        "therapy_names": {t.id: t.name for t in a.therapies},
-        "raw": result.raw.decode("utf-8"),
-        "native": False,
-        "origin": f"the EHR record at {launch.iss}{who}",
-        "generated": report.read_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
-        "caution_groups": caution_groups,
-        "alerts_for": alerts_for,
-        "studies_of": lambda tid: study_rows(state.pack, tid) if tid in state.pack.therapies else (),
-        "title": "Assessment of the EHR record",
-        "live": {"launch": launch, "report": report},
-    }
-    response = page(request, "result.html", context, private=True)
+    response = result_page(
+        request,
+        result.assessment,
+        result.raw,
+        f"the EHR record at {launch.iss}{who}",
+        native=False,
+        generated=report.read_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        title="Assessment of the EHR record",
+        live={"launch": launch, "report": report},
+    )
     response.headers.update(NO_STORE)
     return response
 
