@@ -7,8 +7,9 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 HOST ?= 127.0.0.1
 PORT ?= 8000
+EHR_PORT ?= 9090
 
-.PHONY: run test lint typecheck pytest bench system-deps clean
+.PHONY: run ehr-double test lint typecheck pytest bench system-deps clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -23,7 +24,12 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP) $@
 
 run: $(STAMP)
+	@echo "To try a SMART launch: 'make ehr-double' in another terminal, then run with CALCINOSIS_SMART_CLIENT_ID=calcinosis-cds CALCINOSIS_SMART_ALLOWED_ISS=http://127.0.0.1:$(EHR_PORT)/fhir (docs/smart.md)"
 	$(BIN)/calcinosis serve --host $(HOST) --port $(PORT) --demo
+
+# The test suite's SMART EHR double (authorization + FHIR server) with the example patients, for trying launches.
+ehr-double: $(STAMP)
+	$(BIN)/python -m tests.servicekit.ehr --port $(EHR_PORT) --app-launch http://$(HOST):$(PORT)/launch $(EHR_ARGS)
 
 system-deps:
 	bash scripts/system-deps.sh

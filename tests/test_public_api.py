@@ -33,6 +33,7 @@ OUTER_PACKAGES = {
     "render",
     "inputs",
     "synth",
+    "smart",
 }
 
 

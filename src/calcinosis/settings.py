@@ -76,6 +76,28 @@ class Settings(BaseSettings):
     )
     """Patient pages show a patient's latest assessment and have no login of their own, so by default they
     are served to loopback clients only. Set this only when the service sits behind the site's login."""
+    # SMART App Launch (docs/smart.md); off until a client id is set.
+    smart_client_id: str | None = Field(
+        default=None, description="client_id the EHR registered the app under."
+    )
+    smart_allowed_iss: str = Field(
+        default="",
+        description="Comma-separated EHR FHIR base URLs a launch may name as `iss` (the allow-list).",
+    )
+    smart_private_key: Path | None = Field(
+        default=None,
+        description="Confidential client: PEM or JWK file with the RSA or P-384 EC private key (private_key_jwt).",
+    )
+    smart_key_id: str | None = Field(
+        default=None, description="`kid` of that key (default: its RFC 7638 thumbprint)."
+    )
+    smart_session_ttl_s: int = Field(
+        default=3600, ge=60, le=86400, description="A launch session's lifetime."
+    )
+    smart_timeout_ms: int = Field(
+        default=5000, ge=100, le=60000, description="One request to the EHR at most."
+    )
+    smart_max_pages: int = Field(default=20, ge=1, le=200, description="Search result pages read per query.")
 
     @field_validator("trusted_issuers")
     @classmethod
@@ -84,6 +106,15 @@ class Settings(BaseSettings):
             if not iss.strip() or not where.strip():
                 raise ValueError("each trusted issuer needs ISS=JWKS_URL_OR_FILE")
         return value
+
+    @field_validator("smart_allowed_iss")
+    @classmethod
+    def _smart_iss(cls, value: str) -> str:
+        urls = [u.strip().rstrip("/") for u in value.split(",") if u.strip()]
+        for url in urls:
+            if not url.startswith(("https://", "http://")):
+                raise ValueError(f"'{url}' is not an http(s) URL")
+        return ",".join(urls)
 
     @field_validator("public_base_url")
     @classmethod
@@ -96,6 +127,11 @@ class Settings(BaseSettings):
         if url.startswith("sqlite:///"):
             return Path(url.removeprefix("sqlite:///"))
         return self.data_dir / "calcinosis.db"
+
+    @property
+    def smart_issuers(self) -> tuple[str, ...]:
+        """The EHR FHIR base URLs a SMART launch may come from (no trailing slash)."""
+        return tuple(u for u in self.smart_allowed_iss.split(",") if u)
 
     @property
     def uses_postgres(self) -> bool:

@@ -148,6 +148,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     web = _web_router()
     if web is not None:
         app.include_router(web)
+        from calcinosis.smart.routes import router as smart_router
+        from calcinosis.smart.runtime import SmartRuntime
+
+        app.state.smart = SmartRuntime.from_settings(settings)  # SMART App Launch (docs/smart.md)
+        app.include_router(smart_router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # innermost: sees the body first
     app.add_middleware(CatchAll)
     if settings.cors_origins:

@@ -5,7 +5,8 @@ subtype call with the work-up still missing and one per leading treatment option
 consider), each with its grade. Indicators:
 ``critical`` only for a critical alert (contraindications, suspected calciphylaxis) or a calciphylaxis call;
 ``warning`` for warning alerts; ``info`` otherwise. Every card carries its basis in ``detail``, the grade
-in a namespaced extension, the pack version and review date, and a link to the app's patient page.
+in a namespaced extension, the pack version and review date, a link to the app's patient page and, when SMART
+launch is set up, a ``smart`` link whose ``appContext`` names the patient and what the card is about.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from calcinosis.cdshooks import detail as md
 from calcinosis.cdshooks.models import Card, Coding, Link, Source, prune
 from calcinosis.engine.results import Alert, Assessment, KnowledgeInfo, Stance, TherapyOption
 from calcinosis.pack.models import SubtypeCode
+from calcinosis.smart.context import app_context_value
 from calcinosis.store.records import IssuedCard
 
 EXT_GRADE = "org.calcinosis-cds.grade"
@@ -44,6 +46,7 @@ class CardSettings:
     patient_page_path: str
     patient_id: str | None
     unavailable: tuple[str, ...] = ()
+    smart_launch_url: str | None = None  # the app's SMART launch URL, when SMART launch is set up
 
 
 @dataclass
@@ -69,17 +72,29 @@ def source(knowledge: KnowledgeInfo, cs: CardSettings, topic: str, display: str)
     )
 
 
-def links(cs: CardSettings) -> list[Link] | None:
+def links(cs: CardSettings, about: dict[str, str] | None = None) -> list[Link] | None:
+    """The patient page, and (when SMART launch is set up) a ``smart`` link whose ``appContext`` names the
+    patient and what the card is about, so the launched app opens at that point of the result page."""
     if not cs.patient_id:
         return None
     path = cs.patient_page_path.replace("{patient_id}", cs.patient_id)
-    return [
+    out = [
         Link(
             label="Open the calcinosis assessment (basis, all options, sources)",
             url=cs.app_base + path,
             type="absolute",
         )
     ]
+    if cs.smart_launch_url:
+        out.append(
+            Link(
+                label="Open calcinosis-cds on this patient's live record",
+                url=cs.smart_launch_url,
+                type="smart",
+                appContext=app_context_value(cs.patient_id, **(about or {})),
+            )
+        )
+    return out
 
 
 def override_reasons() -> list[Coding]:
@@ -122,6 +137,7 @@ def _card(
     cs: CardSettings,
     topic: tuple[str, str],
     ext: dict[str, Any],
+    about: dict[str, str] | None = None,
 ) -> Card:
     return Card(
         uuid=str(uuid.uuid4()),
@@ -130,7 +146,7 @@ def _card(
         indicator=indicator,
         source=source(a.knowledge, cs, *topic),
         overrideReasons=override_reasons(),
-        links=links(cs),
+        links=links(cs, about),
         extension=prune({EXT_KNOWLEDGE: knowledge_ext(a.knowledge), **ext}),
     )
 
@@ -145,7 +161,10 @@ def alert_card(alert: Alert, a: Assessment, cs: CardSettings) -> Card:
         [f"_{md.esc(a.disclaimer)}_"],
     )
     ext = {EXT_BASIS: {"rules": list(alert.basis.rules), "therapies": list(alert.therapies)}}
-    return _card(md.first_sentence(alert.text), alert.severity, body, a, cs, ("alert", "Safety alert"), ext)
+    about = {"alert": alert.id}
+    return _card(
+        md.first_sentence(alert.text), alert.severity, body, a, cs, ("alert", "Safety alert"), ext, about
+    )
 
 
 def subtype_card(a: Assessment, cs: CardSettings) -> Card:
@@ -195,6 +214,7 @@ def subtype_card(a: Assessment, cs: CardSettings) -> Card:
         cs,
         ("classification", "Calcinosis subtype"),
         ext,
+        {"section": "subtype"},
     )
 
 
@@ -236,9 +256,8 @@ def option_card(o: TherapyOption, a: Assessment, cs: CardSettings) -> Card:
         md.knowledge_footer(a.knowledge),
         [f"_{md.esc(a.disclaimer)}_"],
     )
-    return _card(
-        summary, "info", body, a, cs, ("treatment-option", "Treatment option"), {EXT_GRADE: grade_ext(o)}
-    )
+    topic = ("treatment-option", "Treatment option")
+    return _card(summary, "info", body, a, cs, topic, {EXT_GRADE: grade_ext(o)}, {"therapy": o.id})
 
 
 def patient_view_cards(a: Assessment, cs: CardSettings, *, has_calcinosis: bool) -> Issued:

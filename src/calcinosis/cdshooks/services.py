@@ -124,7 +124,10 @@ async def call(
         max_pages=settings.fhir_max_pages,
     )
     _check_patient(ctx, data)
-    cs = CardSettings(deps.base_url, settings.patient_page_path, ctx.patientId, tuple(data.unavailable))
+    launch_url = f"{deps.base_url}/launch" if settings.smart_client_id else None  # SMART link on cards
+    cs = CardSettings(
+        deps.base_url, settings.patient_page_path, ctx.patientId, tuple(data.unavailable), launch_url
+    )
     outcome: Outcome
     if data.timed_out:
         outcome = _incomplete(

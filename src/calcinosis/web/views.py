@@ -77,9 +77,10 @@ def _assess_page(
 
 
 def _result_page(
-    request: Request, assessment: Assessment, raw: bytes, origin: str, *, native: bool
+    request: Request, assessment: Assessment, raw: bytes, origin: str, *, native: bool, **extra: Any
 ) -> HTMLResponse:
-    """The result page; with an empty ``raw`` (a recorded assessment) there is no input to re-run for a PDF."""
+    """The result page; with an empty ``raw`` (a recorded assessment) there is no input to re-run for a PDF.
+    ``extra`` adds to or replaces context values (the SMART pages add the ``live`` read report)."""
     state: AppState = request.app.state.calcinosis
     context = {
         "a": assessment,
@@ -93,6 +94,7 @@ def _result_page(
         "alerts_for": alerts_for,
         "studies_of": lambda tid: study_rows(state.pack, tid) if tid in state.pack.therapies else (),
         "title": "Assessment",
+        **extra,
     }
     return page(request, "result.html", context, private=True)
 
