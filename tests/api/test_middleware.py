@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 
 import httpx
@@ -33,7 +34,9 @@ def _request(app: object, method: str = "GET", content: bytes | None = None) -> 
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             return await client.request(method, "/x", content=content)
 
-    return asyncio.run(run())
+    # A thread of its own: another test's browser may already run an event loop in this one.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, run()).result()
 
 
 def test_unexpected_error_is_a_500_outcome_logged_without_its_message(
