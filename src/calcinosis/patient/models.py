@@ -102,6 +102,50 @@ class Event(Edge):
     result: str | None = None
 
 
+class AdverseEvent(Edge):
+    """An adverse event during a treatment course."""
+
+    id: str | None = None
+    date: dt.date | None = None
+    description: str
+    severity: Literal["mild", "moderate", "severe", "life-threatening"] | None = None
+
+
+class Course(Edge):
+    """A treatment course: one pack therapy (``therapy`` is a pack therapy id) given over a period.
+
+    Courses and visit measurements are the product's memory of what was tried; the engine computes each
+    course's response from the measurements (never typed in) and ranks options with that history."""
+
+    id: str | None = None
+    therapy: str
+    agent: str | None = None
+    dose: str | None = None
+    route: str | None = None
+    start: dt.date
+    stop: dt.date | None = None
+    stop_reason: Literal["ineffective", "adverse-event", "resolved", "patient-choice", "other"] | None = None
+    adverse_events: tuple[AdverseEvent, ...] = ()
+
+
+class Measurement(Edge):
+    """What one visit measured, for the whole patient or one lesion or region (``site``)."""
+
+    id: str | None = None
+    date: dt.date
+    site: str | None = None
+    count: Annotated[int, Field(ge=0)] | None = None
+    largest_mm: Annotated[float, Field(ge=0)] | None = None
+    sctc_score: Annotated[float, Field(ge=0)] | None = None
+    pain_vas: Annotated[float, Field(ge=0, le=10)] | None = None
+    ulceration: bool | None = None
+    inflammation: bool | None = None
+    infection: bool | None = None
+    new_lesions: bool | None = None
+    patient_global: Annotated[float, Field(ge=0, le=10)] | None = None
+    physician_global: Annotated[float, Field(ge=0, le=10)] | None = None
+
+
 def _as_objects(value: object, key: str) -> object:
     """Accept a bare string (or a list of strings) where an object (or a list of objects) is expected."""
     if isinstance(value, str):
@@ -130,6 +174,8 @@ class Case(Edge):
     lesions: tuple[Lesion, ...] = ()
     medications: tuple[Medication, ...] = ()
     history: tuple[Event, ...] = ()
+    courses: tuple[Course, ...] = ()
+    measurements: tuple[Measurement, ...] = ()
     notes: str | None = None
 
     @field_validator("conditions", "medications", "history", mode="before")
