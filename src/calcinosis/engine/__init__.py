@@ -12,11 +12,13 @@ from calcinosis.engine.alerts import SEVERITY_ORDER, fire_alerts
 from calcinosis.engine.classify import classify
 from calcinosis.engine.context import patient_context, risk_profile
 from calcinosis.engine.facts import build_view
+from calcinosis.engine.history import course_responses
 from calcinosis.engine.labels import medication_labels
 from calcinosis.engine.rank import rank_therapies
 from calcinosis.engine.results import (
     Assessment,
     FactUsed,
+    History,
     IssueOut,
     KnowledgeInfo,
     Stance,
@@ -70,7 +72,8 @@ def assess(
     alerts, lowered = fire_alerts(view, pack)
     medication_safety, label_alerts = medication_labels(view, pack)
     alerts = tuple(sorted((*alerts, *label_alerts), key=lambda al: SEVERITY_ORDER[al.severity]))
-    therapies = rank_therapies(view, call, pack, lowered) if recorded else ()
+    courses = course_responses(case, pack, as_of=view.as_of) if case.courses else ()
+    therapies = rank_therapies(view, call, pack, lowered, courses) if recorded else ()
     used_ids: set[str] = set(diff.calcinosis.facts)
     for reason in (*call.reasons, *(r for a in call.alternatives for r in a.reasons)):
         used_ids.update(reason.basis.facts)
@@ -113,4 +116,5 @@ def assess(
         risk_profile=risks,
         patient_context=patient_context(view),
         medication_safety=medication_safety,
+        history=History(courses=courses) if case.courses else None,
     )

@@ -16,6 +16,7 @@ from calcinosis.engine.predicates import evaluate
 from calcinosis.engine.results import (
     CautionOut,
     ConflictOut,
+    CourseResponse,
     EvidenceOut,
     LabelFactOut,
     Stance,
@@ -75,6 +76,8 @@ class Draft:
     rules: list[str] = field(default_factory=list)
     cautions: list[CautionOut] = field(default_factory=list)
     label_facts: tuple[LabelFactOut, ...] = ()
+    courses: list[str] = field(default_factory=list)
+    failed: bool = False
     targets_met: int = 0
     receiving: bool = False
 
@@ -256,6 +259,7 @@ def _finish(draft: Draft, rank: int, pack: KnowledgePack) -> TherapyOption:
             for c in conflicts
         ),
         already_receiving=draft.receiving,
+        courses=tuple(draft.courses),
         label_facts=draft.label_facts,
         basis=make_basis(
             pack,
@@ -266,14 +270,16 @@ def _finish(draft: Draft, rank: int, pack: KnowledgePack) -> TherapyOption:
     )
 
 
-def _key(d: Draft, pack: KnowledgePack) -> tuple[bool, int, int, int, int, int, int, str]:
+def _key(d: Draft, pack: KnowledgePack) -> tuple[bool, int, int, bool, int, int, int, int, str]:
     """Contraindicated (avoid) options last whatever else holds; then options a context reading leads with;
-    then stance, stated line, features targeted, evidence level, fit and name."""
+    then stance, an adequate course already failed (ranked down), stated line, features targeted, evidence
+    level, fit and name."""
     level = evidence_of(d.therapy, pack).shown
     return (
         d.stance is Stance.AVOID,
         d.lead if d.lead is not None else len(pack.ranking_rules),
         STANCE_ORDER[d.stance],
+        d.failed,
         LINE_ORDER.get(d.line or "", 3),
         -d.targets_met,
         LEVEL_ORDER[level] if level else len(LEVEL_ORDER),
@@ -339,10 +345,57 @@ def apply_ranking_rules(
             d.facts.extend(trigger_facts)
 
 
+def apply_history(
+    drafts: dict[str, Draft],
+    courses: tuple[CourseResponse, ...],
+    view: FactView,
+    settings: set[str],
+    pack: KnowledgePack,
+) -> None:
+    """What was tried: each course is shown on its option; an adverse event makes the option ``avoid``; an
+    adequate course without response ranks it down; a running course says when it is next measured."""
+    for c in courses:
+        if c.therapy not in pack.therapies:
+            continue
+        d = drafts.get(c.therapy) or _forced(pack.therapies[c.therapy], view, settings, pack)
+        drafts[c.therapy] = d
+        d.courses.append(c.course_id)
+        span = f"{c.start} to {c.stop or 'now'}, {c.duration_days} days"
+        d.rules.append(f"history:{c.course_id}")
+        used = {m.measure for m in c.measures if m.result != "not-judged"}
+        d.refs.extend(ref for m in pack.outcomes.measures if m.id in used for ref in m.sources)
+        if c.adverse_events:
+            d.lower_to(Stance.AVOID)
+            d.rationale.append(
+                f"Adverse event on an earlier course ({span}): {'; '.join(c.adverse_events)}. Avoid for this patient."
+            )
+            continue
+        if c.running:
+            due = f"; next measurement due {c.next_measurement_due}" if c.next_measurement_due else ""
+            d.rationale.append(
+                f"Course running since {c.start} ({c.duration_days} days){due}. {c.category_basis}"
+            )
+            continue
+        if c.adequate and c.category in ("none", "progression"):
+            d.failed = True
+            d.lower_to(Stance.CONSIDER)
+            d.rationale.append(
+                f"Ranked down: an adequate course ({span}; {c.adequate_days} days or more counts as adequate) "
+                f"gave no response. {c.category_basis}"
+            )
+        else:
+            d.rationale.append(f"Earlier course ({span}): {c.category_basis}")
+
+
 def rank_therapies(
-    view: FactView, call: SubtypeCall, pack: KnowledgePack, lowered: dict[str, tuple[Stance, str]]
+    view: FactView,
+    call: SubtypeCall,
+    pack: KnowledgePack,
+    lowered: dict[str, tuple[Stance, str]],
+    courses: tuple[CourseResponse, ...] = (),
 ) -> tuple[TherapyOption, ...]:
-    """``lowered`` maps therapy ids to a stance imposed by a fired alert, with the reason."""
+    """``lowered`` maps therapy ids to a stance imposed by a fired alert, with the reason; ``courses`` are the
+    patient's treatment courses with their computed response."""
     settings = patient_settings(view, call)
     drafts = {t.id: d for t in pack.therapies.values() if (d := _draft(t, view, settings, pack)) is not None}
     for d in drafts.values():
@@ -351,6 +404,7 @@ def rank_therapies(
             d.lower_to(stance)
             d.rationale.append(why)
     apply_ranking_rules(drafts, view, settings, pack)
+    apply_history(drafts, courses, view, settings, pack)
     for d in drafts.values():
         reading = therapy_labels(d.therapy.id, view, pack)
         d.label_facts = reading.facts

@@ -220,6 +220,7 @@ class TherapyOption(Out):
     cautions: tuple[CautionOut, ...] = ()
     conflicts: tuple[ConflictOut, ...] = ()
     already_receiving: bool = False
+    courses: tuple[str, ...] = ()
     label_facts: tuple[LabelFactOut, ...] = ()
     basis: Basis
 
@@ -248,6 +249,45 @@ class FactUsed(Out):
     date: str | None = None
 
 
+class MeasureResult(Out):
+    """One outcome measure of one course: baseline against the latest follow-up, judged by the pack's rule."""
+
+    measure: str
+    name: str
+    result: Literal["response", "no-response", "worse", "not-judged"]
+    site: str | None = None
+    baseline: str | None = None
+    latest: str | None = None
+    change_percent: float | None = None
+    text: str
+    basis: Basis
+
+
+class CourseResponse(Out):
+    """A treatment course with its response computed from the visits (dossier §6), never typed in."""
+
+    course_id: str
+    therapy: str
+    agent: str | None = None
+    start: str
+    stop: str | None = None
+    running: bool
+    duration_days: int
+    category: Literal["complete", "partial", "none", "progression", "not-judged"]
+    category_basis: str
+    measures: tuple[MeasureResult, ...] = ()
+    adequate: bool | None = None
+    adequate_days: int
+    adverse_events: tuple[str, ...] = ()
+    stop_reason: str | None = None
+    next_measurement_due: str | None = None
+    basis: Basis
+
+
+class History(Out):
+    courses: tuple[CourseResponse, ...] = ()
+
+
 class IssueOut(Out):
     location: str
     message: str
@@ -271,3 +311,4 @@ class Assessment(Out):
     risk_profile: tuple[RiskItem, ...] = ()
     patient_context: PatientContext = PatientContext()
     medication_safety: tuple[MedicationSafety, ...] = ()
+    history: History | None = None

@@ -9,6 +9,7 @@ from calcinosis.pack.models import (
     Conflict,
     ContextAlert,
     EvidenceLevel,
+    OutcomeRules,
     PackMeta,
     RankingRule,
     ReferenceInterval,
@@ -71,6 +72,7 @@ class KnowledgePack(BaseModel):
     ranking_rules: tuple[RankingRule, ...]
     risk_contexts: tuple[RiskContext, ...]
     labels: LabelBook
+    outcomes: OutcomeRules
     therapies: dict[str, Therapy]
     evidence: dict[str, TherapyEvidence]
 

@@ -22,6 +22,7 @@ from calcinosis.pack.levels import derive_level
 from calcinosis.pack.models import (
     Conflict,
     ContextAlert,
+    OutcomeRules,
     PackMeta,
     RankingRule,
     ReferenceInterval,
@@ -52,6 +53,7 @@ PACK_FILES = (
     "scoring.yaml",
     "ranking.yaml",
     "risk.yaml",
+    "outcomes.yaml",
 )
 
 
@@ -155,6 +157,7 @@ def load_pack(directory: Path | None = None) -> KnowledgePack:
     scoring = _validate(Scoring, raw["scoring.yaml"], "scoring.yaml")
     ranking = _validate_list(RankingRule, raw["ranking.yaml"], "ranking.yaml", "rules")
     risks = _validate_list(RiskContext, raw["risk.yaml"], "risk.yaml", "contexts")
+    outcomes = _validate(OutcomeRules, raw["outcomes.yaml"], "outcomes.yaml")
     _unique(iter(therapies), "therapies/", "therapies")
     digest.update(LABELS_FILE.encode() + b"\0" + (root / LABELS_FILE).read_bytes())
     labels = load_label_book(
@@ -181,6 +184,7 @@ def load_pack(directory: Path | None = None) -> KnowledgePack:
         ranking_rules=ranking,
         risk_contexts=risks,
         labels=labels,
+        outcomes=outcomes,
         therapies={t.id: t for t in therapies},
         evidence={t.id: _evidence(t) for t in therapies},
     )
@@ -264,6 +268,9 @@ def _cross_check(pack: KnowledgePack) -> None:
             known("ranking.yaml", f"{rr.id}.therapies", t, pack.therapies, "therapy")
         for st in rr.settings:
             known("ranking.yaml", f"{rr.id}.settings", st, pack.settings, "setting")
+    walk("outcomes.yaml", "", pack.outcomes)
+    for a in pack.outcomes.adequate_days:
+        known("outcomes.yaml", f"adequate_days.{a.therapy}", a.therapy, pack.therapies, "therapy")
     for risk in pack.risk_contexts:
         walk("risk.yaml", risk.id, risk)
         for p in risk.any_of:

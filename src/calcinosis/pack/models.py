@@ -431,3 +431,59 @@ class PackMeta(Strict):
     cap_threshold_sources: Sourced
     albumin_correction: str
     albumin_correction_sources: Sourced
+
+
+class OutcomeMeasure(Strict):
+    """A numeric outcome measure (dossier §6): the Measurement field it reads and its response thresholds.
+
+    ``better`` says which direction is improvement; improved when the change from baseline reaches
+    ``improve_percent`` in that direction (0: any strict improvement); worse when it passes
+    ``worsen_percent`` the other way (only where a source defines progression)."""
+
+    id: Slug
+    name: str
+    field: Literal["count", "largest_mm", "sctc_score", "pain_vas", "patient_global", "physician_global"]
+    better: Literal["lower", "higher"]
+    improve_percent: float = Field(ge=0)
+    worsen_percent: float | None = Field(default=None, gt=0)
+    requires_no_new_lesions: bool = False
+    min_follow_up_days: int = Field(ge=0)
+    text: str
+    sources: Sourced
+
+
+class EpisodeRule(Strict):
+    fields: tuple[Literal["ulceration", "inflammation", "infection", "new_lesions"], ...]
+    text: str
+    sources: Sourced
+
+
+class CategoryRule(Strict):
+    text: str
+    sources: Sourced
+
+
+class AdequateCourse(Strict):
+    therapy: Slug
+    days: int = Field(gt=0)
+    note: str
+    sources: Sourced
+
+
+class OutcomeRules(Strict):
+    """How a course's response is computed from visit measurements (``outcomes.yaml``)."""
+
+    measures: tuple[OutcomeMeasure, ...] = Field(min_length=1)
+    episodes: EpisodeRule
+    categories: CategoryRule
+    review_interval_days: int = Field(gt=0)
+    window_after_stop_days: int = Field(ge=0)
+    adequate_days_default: int = Field(gt=0)
+    adequate_days: tuple[AdequateCourse, ...] = ()
+    configuration_sources: Sourced
+
+    def adequate_for(self, therapy_id: str) -> int:
+        for a in self.adequate_days:
+            if a.therapy == therapy_id:
+                return a.days
+        return self.adequate_days_default

@@ -137,6 +137,22 @@ def assessment_markdown(a: Assessment) -> str:
             lines += therapy_block(t)
     else:
         lines += ["", "## Therapy options", "", "None: no calcinosis is recorded, so no therapy is ranked."]
+    if a.history is not None and a.history.courses:
+        lines += ["", "## Treatment history (response computed from visits)"]
+        for c in a.history.courses:
+            state = (
+                "running"
+                if c.running
+                else f"stopped {c.stop}" + (f" ({c.stop_reason})" if c.stop_reason else "")
+            )
+            lines.append(
+                f"- **{c.therapy}**{f' ({c.agent})' if c.agent else ''}: {c.start}, {c.duration_days} days, {state}"
+                f" — {c.category}. {c.category_basis}"
+            )
+            lines += [f"   - {m.text}" for m in c.measures]
+            lines += [f"   - Adverse event: {e}" for e in c.adverse_events]
+            if c.next_measurement_due:
+                lines.append(f"   - Next measurement due {c.next_measurement_due}")
     if a.medication_safety:
         lines += ["", "## Current medications: label facts for this patient"]
         for m in a.medication_safety:
