@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 EHR_PORT ?= 9090
 
-.PHONY: run ehr-double test lint typecheck pytest bench system-deps clean
+.PHONY: run ehr-double test lint typecheck pytest bench golden system-deps clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -45,6 +45,10 @@ pytest: $(TEST_STAMP) system-deps
 	source scripts/test-env.sh && $(BIN)/pytest
 
 test: lint typecheck pytest
+
+# Rewrite tests/golden/ (every output of every example input); review `git diff tests/golden` after.
+golden: $(TEST_STAMP)
+	$(BIN)/python scripts/golden.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/assess.py

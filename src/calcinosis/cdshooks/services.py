@@ -43,6 +43,11 @@ log = logging.getLogger("calcinosis.cdshooks")
 ENGINE_RESERVE_S = 0.25  # of the budget kept for assessing once data has arrived
 
 
+def utc_today() -> dt.date:
+    """The day a hook call is assessed on (ages, recency); the golden tests pin it."""
+    return dt.datetime.now(dt.UTC).date()
+
+
 @dataclass(frozen=True)
 class HookDeps:
     settings: Settings
@@ -64,7 +69,7 @@ async def _cards(
 ) -> Outcome:
     """Cards for this call: from the cache when an identical call was answered, else computed in the
     engine pool (or a thread), within ``timeout``."""
-    today = dt.datetime.now(dt.UTC).date()
+    today = utc_today()
     drafts = request.context.get("draftOrders") if spec.orders else None
     key = cache_key(spec.id, today.isoformat(), deps.pack.content_hash, cs, data.resources, drafts)
     if deps.cache is not None and (hit := deps.cache.get(key)) is not None:
