@@ -1,19 +1,21 @@
-"""Command-line interface. The one place where errors become messages and exit codes."""
+"""Command-line interface; errors become messages and exit codes in :mod:`calcinosis.commands.guard`.
+
+Starting the CLI imports typer and the command modules only; each command imports what it needs when it
+runs (``tests/cli/test_startup.py`` checks that no heavy library is imported up front).
+"""
 
 from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
 
 import typer
 
 from calcinosis import __version__
-from calcinosis.errors import EXIT_BAD_INPUT, CalcinosisError
+from calcinosis.commands.guard import fail, guarded
+from calcinosis.errors import CalcinosisError
 
-F = TypeVar("F", bound=Callable[..., Any])
+__all__ = ["COMMAND_MODULES", "app", "fail", "guarded", "main"]
 
 app = typer.Typer(
     name="calcinosis",
@@ -32,27 +34,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "calcinosis.commands.screen",
     "calcinosis.commands.validate",
 )
-
-
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
-    """Print a one-line error to stderr and return the Exit to raise."""
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
-def guarded(fn: F) -> F:
-    """Turn CalcinosisError (and OS errors on files) into one line and an exit code; never a traceback."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except CalcinosisError as exc:
-            raise fail(str(exc), exc.exit_code) from None
-        except OSError as exc:
-            raise fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _version(value: bool) -> None:

@@ -6,16 +6,14 @@ import datetime as dt
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import orjson
 import typer
-from rich.console import Console
 
-from calcinosis.engine import Assessment, assess
 from calcinosis.errors import InputError
-from calcinosis.inputs import decode_json, read_patient
-from calcinosis.render.markdown import assessment_markdown
-from calcinosis.render.text import print_assessment
+
+if TYPE_CHECKING:
+    from calcinosis.engine import Assessment
 
 
 class AssessFormat(StrEnum):
@@ -37,15 +35,22 @@ def read_source(path: str) -> bytes:
 
 
 def assess_bytes(raw: bytes, where: str, as_of: dt.date | None = None) -> Assessment:
+    from calcinosis.engine import assess
+    from calcinosis.inputs import decode_json, read_patient
+
     data = decode_json(raw, where)
     case, issues = read_patient(data, as_of=as_of)
     return assess(case, issues=issues, as_of=as_of)
 
 
 def emit(a: Assessment, fmt: AssessFormat) -> None:
+    import orjson
+
     if fmt is AssessFormat.JSON:
         sys.stdout.write(orjson.dumps(a.model_dump(mode="json"), option=orjson.OPT_INDENT_2).decode() + "\n")
     elif fmt is AssessFormat.MARKDOWN:
+        from calcinosis.render.markdown import assessment_markdown
+
         sys.stdout.write(assessment_markdown(a))
     elif fmt is AssessFormat.FHIR:
         from calcinosis.fhir.guidance import assessment_to_bundle
@@ -53,11 +58,15 @@ def emit(a: Assessment, fmt: AssessFormat) -> None:
         bundle = assessment_to_bundle(a)
         sys.stdout.write(orjson.dumps(bundle, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
+        from rich.console import Console
+
+        from calcinosis.render.text import print_assessment
+
         print_assessment(a, Console(width=140))
 
 
 def register(app: typer.Typer) -> None:
-    from calcinosis.cli import guarded
+    from calcinosis.commands.guard import guarded
 
     @app.command("assess")
     @guarded

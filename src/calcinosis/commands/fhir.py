@@ -14,7 +14,7 @@ FhirDir = Annotated[
 
 
 def register(app: typer.Typer) -> None:  # noqa: ARG001 - the command joins the `pack` group
-    from calcinosis.cli import guarded
+    from calcinosis.commands.guard import guarded
     from calcinosis.commands.pack import pack_app
 
     @pack_app.command("export")

@@ -5,18 +5,14 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import orjson
 import typer
-from rich.console import Console
 
-from calcinosis.engine.ladder import ladder
-from calcinosis.engine.rank import evidence_of
 from calcinosis.errors import InputError, NotFoundError
-from calcinosis.pack import load_pack, load_pack_cached
-from calcinosis.pack.knowledge import KnowledgePack
-from calcinosis.render.markdown import ladder_markdown
-from calcinosis.render.text import print_ladder
+
+if TYPE_CHECKING:
+    from calcinosis.pack.knowledge import KnowledgePack
 
 pack_app = typer.Typer(help="Check, show or export the knowledge pack.", no_args_is_help=True)
 
@@ -28,10 +24,14 @@ class ListFormat(StrEnum):
 
 
 def _dump(obj: object) -> None:
+    import orjson
+
     sys.stdout.write(orjson.dumps(obj, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
 def therapy_json(pack: KnowledgePack, therapy_id: str) -> dict[str, object]:
+    from calcinosis.engine.rank import evidence_of
+
     therapy = pack.therapies.get(therapy_id)
     if therapy is None:
         raise NotFoundError(f"therapy '{therapy_id}' not found (see `calcinosis therapies`)")
@@ -42,6 +42,9 @@ def therapy_json(pack: KnowledgePack, therapy_id: str) -> dict[str, object]:
 
 
 def ladder_json(pack: KnowledgePack, setting: str | None) -> list[dict[str, object]]:
+    from calcinosis.engine.ladder import ladder
+    from calcinosis.engine.rank import evidence_of
+
     return [
         {
             "id": t.id,
@@ -67,7 +70,7 @@ def _setting(pack: KnowledgePack, subtype: str | None) -> str | None:
 
 
 def register(app: typer.Typer) -> None:
-    from calcinosis.cli import guarded
+    from calcinosis.commands.guard import guarded
 
     @app.command("therapies")
     @guarded
@@ -78,13 +81,21 @@ def register(app: typer.Typer) -> None:
         fmt: ListFormat = typer.Option(ListFormat.TEXT, "--format", "-f"),
     ) -> None:
         """The evidence ladder: every therapy with its stated lines and derived evidence level."""
+        from calcinosis.pack import load_pack_cached
+
         pack = load_pack_cached()
         setting = _setting(pack, subtype)
         if fmt is ListFormat.JSON:
             _dump(ladder_json(pack, setting))
         elif fmt is ListFormat.MARKDOWN:
+            from calcinosis.render.markdown import ladder_markdown
+
             sys.stdout.write(ladder_markdown(pack, setting))
         else:
+            from rich.console import Console
+
+            from calcinosis.render.text import print_ladder
+
             print_ladder(pack, Console(width=140), setting)
 
     @app.command("therapy")
@@ -94,6 +105,8 @@ def register(app: typer.Typer) -> None:
         fmt: ListFormat = typer.Option(ListFormat.TEXT, "--format", "-f"),
     ) -> None:
         """One therapy: studies, derived and stated levels, cautions and conflicts."""
+        from calcinosis.pack import load_pack_cached
+
         pack = load_pack_cached()
         data = therapy_json(pack, therapy_id)
         if fmt is ListFormat.JSON:
@@ -105,6 +118,7 @@ def register(app: typer.Typer) -> None:
         if fmt is ListFormat.MARKDOWN:
             sys.stdout.write(text)
         else:
+            from rich.console import Console
             from rich.markdown import Markdown
 
             Console(width=140).print(Markdown(text))
@@ -115,6 +129,8 @@ def register(app: typer.Typer) -> None:
         directory: Path | None = typer.Argument(None, help="Pack directory (default: bundled)."),
     ) -> None:
         """Validate the pack: models, ids, sources; print counts and the content hash."""
+        from calcinosis.pack import load_pack
+
         pack = load_pack(directory)
         typer.echo(
             f"pack ok: {len(pack.therapies)} therapies, {len(pack.subtypes)} subtypes, {len(pack.sources)} sources, "
@@ -126,6 +142,8 @@ def register(app: typer.Typer) -> None:
     @guarded
     def show_cmd(fmt: ListFormat = typer.Option(ListFormat.JSON, "--format", "-f")) -> None:
         """The whole pack, with derived evidence levels and conflicts."""
+        from calcinosis.pack import load_pack_cached
+
         pack = load_pack_cached()
         data = pack.model_dump(mode="json")
         if fmt is not ListFormat.JSON:

@@ -55,7 +55,7 @@ def _date(value: str | None, option: str) -> dt.date | None:
 
 
 def register(app: typer.Typer) -> None:
-    from calcinosis.cli import guarded
+    from calcinosis.commands.guard import guarded
 
     @app.command("screen")
     @guarded

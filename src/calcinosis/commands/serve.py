@@ -10,11 +10,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import orjson
 import typer
 
 from calcinosis.errors import EXIT_QUARANTINED, InputError, StoreError
-from calcinosis.settings import load_settings, parse_issuer_options
 
 audit_app = typer.Typer(
     help="The audit trail of assessments served, and card feedback.", no_args_is_help=True
@@ -65,7 +63,7 @@ def serve(
 
     from calcinosis.api import create_app
     from calcinosis.pack import load_pack_cached
-    from calcinosis.settings import settings_env
+    from calcinosis.settings import load_settings, parse_issuer_options, settings_env
     from calcinosis.store import open_store
 
     if log_level.lower() not in ("debug", "info", "warning", "error"):
@@ -111,6 +109,7 @@ def audit_list(
     service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
 ) -> None:
     """The most recent assessments served."""
+    from calcinosis.settings import load_settings
     from calcinosis.store import open_store
 
     store = open_store(load_settings())
@@ -143,6 +142,9 @@ def audit_export(
     service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
 ) -> None:
     """Every record, oldest first: the audit trail or the card feedback."""
+    import orjson
+
+    from calcinosis.settings import load_settings
     from calcinosis.store import open_store
 
     store = open_store(load_settings())
@@ -172,6 +174,7 @@ def audit_export(
 def audit_feedback(service: Annotated[str | None, typer.Option(help="Only this service.")] = None) -> None:
     """Acceptance and override rates per recommendation and per evidence level (distinct cards)."""
     from calcinosis.cdshooks.feedback import summary_json
+    from calcinosis.settings import load_settings
     from calcinosis.store import open_store
 
     store = open_store(load_settings())
@@ -190,6 +193,7 @@ def audit_feedback(service: Annotated[str | None, typer.Option(help="Only this s
 
 def audit_verify() -> None:
     """Check the store's integrity (SQLite integrity and foreign-key checks; PostgreSQL orphan check)."""
+    from calcinosis.settings import load_settings
     from calcinosis.store import open_store
 
     store = open_store(load_settings())
@@ -213,6 +217,7 @@ def cds_check(
 ) -> None:
     """Check a CDS Hooks service against the 2.0 rules (discovery, cards, suggestions, feedback)."""
     import httpx
+    import orjson
 
     from calcinosis.cdshooks.checker import jwt_signer, run_check
 
@@ -242,7 +247,7 @@ def cds_check(
 
 
 def register(app: typer.Typer) -> None:
-    from calcinosis.cli import guarded
+    from calcinosis.commands.guard import guarded
 
     app.command("serve")(guarded(serve))
     audit_app.command("list")(guarded(audit_list))

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-import orjson
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from calcinosis.pack import load_pack_cached
-from calcinosis.validation import ValidationReport, load_corpus, validate_corpus
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from calcinosis.validation import ValidationReport
 
 
 class ValidateFormat(StrEnum):
@@ -24,6 +24,8 @@ class ValidateFormat(StrEnum):
 
 
 def report_json(report: ValidationReport) -> bytes:
+    import orjson
+
     data = report.model_dump(mode="json")
     return orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
 
@@ -33,6 +35,8 @@ def _pct(percent: float | None) -> str:
 
 
 def print_report(report: ValidationReport, console: Console) -> None:
+    from rich.table import Table
+
     console.print(
         f"[bold]Published-case validation[/bold] — {report.cases} case(s) from {report.corpus} "
         f"(pack {report.pack_version}, hash {report.pack_hash})"
@@ -70,7 +74,7 @@ def print_report(report: ValidationReport, console: Console) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    from calcinosis.cli import guarded
+    from calcinosis.commands.guard import guarded
 
     @app.command("validate")
     @guarded
@@ -80,6 +84,11 @@ def register(app: typer.Typer) -> None:
         case: str | None = typer.Option(None, "--case", help="Only this case id."),
     ) -> None:
         """Run the engine on a published-case corpus and report agreement per field and per case."""
+        from rich.console import Console
+
+        from calcinosis.pack import load_pack_cached
+        from calcinosis.validation import load_corpus, validate_corpus
+
         pack = load_pack_cached()
         corpus = load_corpus(corpus_dir, pack)
         if case is not None:

@@ -47,14 +47,14 @@ class Predicate(Strict):
 class TherapyEvidence(BaseModel):
     """Derived evidence of one therapy: the A–E level from its studies and level conflicts."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     derived: EvidenceLevel | None
     conflicts: tuple[Conflict, ...]
 
 
 class KnowledgePack(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     meta: PackMeta
     content_hash: str

@@ -236,7 +236,7 @@ class _LabelFile(Strict):
 class LabelBook(BaseModel):
     """The label rows by id, the pack therapies they concern, and the therapies that are not drugs."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     drugs: dict[str, DrugLabel]
     therapy_drugs: dict[str, tuple[str, ...]]

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from calcinosis.datacache import cached, package_code
 from calcinosis.errors import PackError
 from calcinosis.pack.conflicts import derive_level_conflicts
 from calcinosis.pack.knowledge import KnowledgePack, Predicate, Setting, TherapyEvidence
@@ -326,6 +327,14 @@ def _memo(fn: Callable[[], KnowledgePack]) -> Callable[[], KnowledgePack]:
     return wrapper
 
 
+def pack_files(root: Path) -> list[Path]:
+    """Every file of the pack in ``root`` (what its content hash and its cache key are made of)."""
+    return sorted(p for p in root.rglob("*.yaml") if p.is_file())
+
+
 @_memo
 def _cached() -> KnowledgePack:
-    return load_pack()
+    """From the validated cache (:mod:`calcinosis.datacache`) when it was built from these very files by
+    this very code, else loaded and validated from the YAML (and the cache rewritten)."""
+    root = default_pack_dir()
+    return cached("pack", pack_files(root), package_code(__file__), lambda: load_pack(root), KnowledgePack)

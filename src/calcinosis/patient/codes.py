@@ -18,15 +18,18 @@ from __future__ import annotations
 import re
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from calcinosis.datacache import cached, package_code
 from calcinosis.errors import PackError
 from calcinosis.patient.vocabulary import load_vocabulary as text_vocabulary
 
 Kind = Literal["condition", "event", "medication"]
+YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Strict(BaseModel):
@@ -266,17 +269,27 @@ class Vocabulary:
         return tuple(dict.fromkeys((raw, *group)))
 
 
+def data_file(name: str) -> Traversable:
+    return resources.files("calcinosis.patient") / "data" / name
+
+
 def _read(name: str) -> Any:
-    path = resources.files("calcinosis.patient") / "data" / name
+    path = data_file(name)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)  # noqa: S506 - a safe loader
     except (OSError, yaml.YAMLError) as exc:
         raise PackError(f"patient/data/{name}: cannot be read ({exc})") from exc
 
 
 @cache
 def load_vocabulary() -> Vocabulary:
-    """Read ``concepts.yaml`` and ``code-sets.yaml`` (once per process)."""
+    """Read ``concepts.yaml`` and ``code-sets.yaml`` (once per process; from the validated cache when it was
+    built from these files by this code, see :mod:`calcinosis.datacache`)."""
+    files = [data_file("concepts.yaml"), data_file("code-sets.yaml")]
+    return cached("patient-codes", files, package_code(__file__), _build_vocabulary, Vocabulary)
+
+
+def _build_vocabulary() -> Vocabulary:
     raw_concepts = _read("concepts.yaml")
     raw_sets = _read("code-sets.yaml")
     try:

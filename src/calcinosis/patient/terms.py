@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 
 import yaml
 from pydantic import BaseModel, ConfigDict
 
+from calcinosis.datacache import cached, package_code
 from calcinosis.patient.matching import TermMatcher
 
 
@@ -60,20 +62,36 @@ class LesionVocabulary:
         return self.sites.find(text)
 
 
+YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _file(name: str) -> Traversable:
+    return resources.files("calcinosis.patient") / "data" / name
+
+
 def _data(name: str) -> object:
-    path = resources.files("calcinosis.patient") / "data" / name
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return yaml.load(_file(name).read_text(encoding="utf-8"), Loader=YAML_LOADER)  # noqa: S506 - a safe loader
 
 
 @cache
 def load_lab_vocabulary() -> LabVocabulary:
+    """Once per process, from the validated cache when it matches (:mod:`calcinosis.datacache`)."""
+    return cached("patient-labs", [_file("labs.yaml")], package_code(__file__), _build_labs, LabVocabulary)
+
+
+@cache
+def load_lesion_vocabulary() -> LesionVocabulary:
+    files = [_file("lesion-terms.yaml")]
+    return cached("patient-lesions", files, package_code(__file__), _build_lesions, LesionVocabulary)
+
+
+def _build_labs() -> LabVocabulary:
     data = _data("labs.yaml")
     assert isinstance(data, dict)  # noqa: S101 - shipped file, validated below
     return LabVocabulary(tuple(LabTerm.model_validate(t) for t in data["labs"]))
 
 
-@cache
-def load_lesion_vocabulary() -> LesionVocabulary:
+def _build_lesions() -> LesionVocabulary:
     data = _data("lesion-terms.yaml")
     assert isinstance(data, dict)  # noqa: S101
     return LesionVocabulary(data["features"], data["sites"])

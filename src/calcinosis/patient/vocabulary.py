@@ -13,6 +13,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from calcinosis.datacache import cached, package_code
 from calcinosis.errors import PackError
 from calcinosis.patient.matching import TermMatcher
 
@@ -76,8 +77,15 @@ class Vocabulary:
 
 @cache
 def load_vocabulary() -> Vocabulary:
+    """Once per process, from the validated cache when it matches (:mod:`calcinosis.datacache`)."""
     path = resources.files("calcinosis.patient") / "data" / "concepts.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return cached("patient-concepts", [path], package_code(__file__), _build, Vocabulary)
+
+
+def _build() -> Vocabulary:
+    path = resources.files("calcinosis.patient") / "data" / "concepts.yaml"
+    loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - a safe loader
     try:
         concepts = tuple(Concept.model_validate(c) for c in data["concepts"])
     except (ValidationError, KeyError, TypeError) as exc:

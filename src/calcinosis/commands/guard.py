@@ -1,0 +1,34 @@
+"""How a command fails: one line on stderr and an exit code, never a traceback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import typer
+
+from calcinosis.errors import EXIT_BAD_INPUT, CalcinosisError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
+    """Print a one-line error to stderr and return the Exit to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def guarded(fn: F) -> F:
+    """Turn CalcinosisError (and OS errors on files) into one line and an exit code; never a traceback."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CalcinosisError as exc:
+            raise fail(str(exc), exc.exit_code) from None
+        except OSError as exc:
+            raise fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")) from None
+
+    return wrapper  # type: ignore[return-value]
