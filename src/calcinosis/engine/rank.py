@@ -86,8 +86,23 @@ class Draft:
             self.stance = stance
 
 
-def _receiving(therapy: Therapy, view: FactView) -> list[Fact]:
-    names = [n.lower() for n in (therapy.name, *therapy.aliases, *therapy.agents)]
+# Pack-derived parts of an option, the same for every patient: built once per pack (keyed by its hash).
+_NAMES: dict[tuple[str, str], tuple[str, ...]] = {}
+_EVIDENCE: dict[tuple[str, str], EvidenceOut] = {}
+_IDLE_CAUTIONS: dict[tuple[str, str, str], CautionOut] = {}
+_CONFLICTS: dict[tuple[str, str], tuple[ConflictOut, ...]] = {}
+
+
+def _names(therapy: Therapy, pack: KnowledgePack) -> tuple[str, ...]:
+    key = (pack.content_hash, therapy.id)
+    found = _NAMES.get(key)
+    if found is None:
+        found = _NAMES[key] = tuple(n.lower() for n in (therapy.name, *therapy.aliases, *therapy.agents))
+    return found
+
+
+def _receiving(therapy: Therapy, view: FactView, pack: KnowledgePack) -> list[Fact]:
+    names = _names(therapy, pack)
     return [
         f
         for facts in view.medications.values()
@@ -101,7 +116,7 @@ def _draft(therapy: Therapy, view: FactView, settings: set[str], pack: Knowledge
     general_ok = any(pack.settings[s].general_lines_apply for s in settings)
     lines = [ln for ln in therapy.lines if ln.setting in settings or (ln.setting is None and general_ok)]
     out_of_scope = [ln for ln in therapy.lines if ln.setting is None and not general_ok]
-    receiving = list(dict.fromkeys(_receiving(therapy, view)))
+    receiving = list(dict.fromkeys(_receiving(therapy, view, pack)))
     if not fits and not receiving:
         return None
     draft = Draft(therapy, Stance.CONSIDER, receiving=bool(receiving))
@@ -182,8 +197,10 @@ def _apply_cautions(draft: Draft, view: FactView, pack: KnowledgePack) -> None:
             elif caution.severity is CautionSeverity.WARNING:
                 draft.lower_to(Stance.USE_WITH_CAUTION)
             draft.rationale.append(f"Caution for this patient ({caution.severity.value}): {caution.text}")
-        draft.cautions.append(
-            CautionOut(
+        key = (pack.content_hash, draft.therapy.id, caution.id)
+        idle = None if holds else _IDLE_CAUTIONS.get(key)
+        if idle is None:
+            idle = CautionOut(
                 id=caution.id,
                 text=caution.text,
                 severity=caution.severity.value,
@@ -193,11 +210,24 @@ def _apply_cautions(draft: Draft, view: FactView, pack: KnowledgePack) -> None:
                 verified=caution.verified,
                 sources=cite_all(pack, caution.sources),
             )
-        )
+            if not holds:
+                _IDLE_CAUTIONS[key] = idle
+        draft.cautions.append(idle)
     draft.cautions.sort(key=lambda c: (not c.patient_specific, c.severity != "contraindication"))
 
 
 def evidence_of(therapy: Therapy, pack: KnowledgePack) -> EvidenceOut:
+    """The therapy's evidence (derived and stated levels); built once per pack for the pack's therapies."""
+    if pack.therapies.get(therapy.id) is not therapy:
+        return _evidence_of(therapy, pack)
+    key = (pack.content_hash, therapy.id)
+    found = _EVIDENCE.get(key)
+    if found is None:
+        found = _EVIDENCE[key] = _evidence_of(therapy, pack)
+    return found
+
+
+def _evidence_of(therapy: Therapy, pack: KnowledgePack) -> EvidenceOut:
     derived = pack.evidence[therapy.id].derived
     stated = [
         StatedLevelOut(scale="textbook-a-e", level=ln.stated_level.value, source=cite(pack, ln.source))
@@ -252,12 +282,7 @@ def _finish(draft: Draft, rank: int, pack: KnowledgePack) -> TherapyOption:
         fit=fit_text,
         rationale=tuple(draft.rationale),
         cautions=tuple(draft.cautions),
-        conflicts=tuple(
-            ConflictOut(
-                id=c.id, topic=c.topic, positions=tuple(p.claim for p in c.positions), handling=c.handling
-            )
-            for c in conflicts
-        ),
+        conflicts=_conflicts_out(therapy, pack),
         already_receiving=draft.receiving,
         courses=tuple(draft.courses),
         label_facts=draft.label_facts,
@@ -268,6 +293,19 @@ def _finish(draft: Draft, rank: int, pack: KnowledgePack) -> TherapyOption:
             sources=[*draft.refs, *therapy.summary_sources],
         ),
     )
+
+
+def _conflicts_out(therapy: Therapy, pack: KnowledgePack) -> tuple[ConflictOut, ...]:
+    key = (pack.content_hash, therapy.id)
+    found = _CONFLICTS.get(key)
+    if found is None:
+        found = _CONFLICTS[key] = tuple(
+            ConflictOut(
+                id=c.id, topic=c.topic, positions=tuple(p.claim for p in c.positions), handling=c.handling
+            )
+            for c in pack.all_conflicts(therapy.id)
+        )
+    return found
 
 
 def _key(d: Draft, pack: KnowledgePack) -> tuple[bool, int, int, bool, int, int, int, int, str]:

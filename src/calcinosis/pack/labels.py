@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -258,6 +259,7 @@ class LabelBook(BaseModel):
         )
 
 
+@lru_cache(maxsize=4096)
 def _word_pattern(name: str) -> re.Pattern[str]:
     return re.compile(r"(?<![a-z0-9])" + re.escape(name) + r"(?![a-z0-9])")
 
