@@ -26,6 +26,7 @@ from calcinosis.api.middleware import AccessLog, BodyLimit, CatchAll
 from calcinosis.api.routes import assess, catalogue, cdshooks, demo, health
 from calcinosis.cdshooks.cache import CardCache
 from calcinosis.cdshooks.jwks import KeyRing
+from calcinosis.cdshooks.models import FeedbackRequest, HookRequest
 from calcinosis.cdshooks.pool import start_pool
 from calcinosis.cdshooks.security import TokenVerifier
 from calcinosis.pack.knowledge import KnowledgePack
@@ -118,6 +119,10 @@ def _openapi(app: FastAPI) -> Any:
         components.update(case.pop("$defs", {}))
         components["Case"] = case
         components["FhirInput"] = FHIR_INPUT_SCHEMA
+        for model in (HookRequest, FeedbackRequest):
+            body = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(body.pop("$defs", {}))
+            components[model.__name__] = body
         app.openapi_schema = schema
         return schema
 

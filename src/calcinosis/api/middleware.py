@@ -27,6 +27,9 @@ class BodyLimit:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.message = (
+            f"request body larger than {max_bytes} bytes (limit CALCINOSIS_MAX_BODY_BYTES={max_bytes})"
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -39,7 +42,7 @@ class BodyLimit:
             except ValueError:
                 too_big = True
             if too_big:
-                await _reject(send, 413, f"request body larger than {self.max_bytes} bytes")
+                await _reject(send, 413, self.message)
                 return
         seen = 0
         started = False
@@ -63,7 +66,7 @@ class BodyLimit:
             await self.app(scope, limited, tracking_send)
         except TooLarge:
             if not started:
-                await _reject(send, 413, f"request body larger than {self.max_bytes} bytes")
+                await _reject(send, 413, self.message)
 
 
 async def _reject(send: Send, status: int, message: str) -> None:

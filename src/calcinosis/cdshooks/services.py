@@ -108,10 +108,11 @@ def _check_patient(ctx: PatientContext, data: prefetch.PatientData) -> None:
 
 
 async def call(
-    spec: ServiceSpec, request: HookRequest, caller: Caller, deps: HookDeps
+    spec: ServiceSpec, request: HookRequest, caller: Caller, deps: HookDeps, *, started: float | None = None
 ) -> tuple[dict[str, Any], str]:
-    """The response body and the audit record's request id (recorded before this returns)."""
-    start = time.monotonic()
+    """The response body and the audit record's request id (recorded before this returns). The budget
+    runs from ``started`` (``time.monotonic()`` when the request reached the route), default now."""
+    start = time.monotonic() if started is None else started
     settings = deps.settings
     deadline = start + settings.time_budget_ms / 1000
     ctx = check_context(spec, request)

@@ -6,6 +6,7 @@ any authentication failure is a bare 401.
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 import anyio
@@ -13,9 +14,11 @@ import orjson
 from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
+from calcinosis.api.body import json_body, validated
 from calcinosis.api.deps import CallerDep, StateDep, base_url
 from calcinosis.cdshooks import attributes, discovery, feedback, services
 from calcinosis.cdshooks.models import FeedbackRequest, HookRequest
+from calcinosis.limits import Limits
 
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
 
@@ -24,7 +27,16 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Request malformed (OperationOutcome)"},
     401: {"description": "Caller not authenticated (bare)"},
     404: {"description": "No such service (OperationOutcome)"},
+    413: {"description": "Body larger than the limit (OperationOutcome)"},
+    415: {"description": "Body is not JSON (OperationOutcome)"},
+    422: {"description": "Over a limit: depth, resources, list items, text length (OperationOutcome)"},
 }
+
+
+def _body_doc(model: str) -> dict[str, Any]:
+    """The request body as documented (the route reads and validates it itself, strictly)."""
+    schema = {"$ref": f"#/components/schemas/{model}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 @router.get("", summary="CDS Hooks discovery", responses={401: ERRORS[401]})
@@ -35,15 +47,18 @@ async def discover(request: Request, state: StateDep, _caller: CallerDep) -> dic
 @router.post(
     "/{service_id}",
     summary="Call a CDS service",
+    openapi_extra=_body_doc("HookRequest"),
     responses={
         **ERRORS,
         412: {"description": "Required data neither prefetched nor fetchable (OperationOutcome)"},
     },
 )
 async def call_service(
-    service_id: ServiceId, body: HookRequest, request: Request, state: StateDep, caller: CallerDep
+    service_id: ServiceId, request: Request, state: StateDep, caller: CallerDep
 ) -> Response:
+    started = time.monotonic()
     spec = discovery.service(service_id)
+    body = validated(HookRequest, await json_body(request, Limits.of(state.settings), fhir=True))
     deps = services.HookDeps(
         state.settings,
         state.pack,
@@ -53,15 +68,21 @@ async def call_service(
         state.card_cache,
         state.engine_pool,
     )
-    out, request_id = await services.call(spec, body, caller, deps)
+    out, request_id = await services.call(spec, body, caller, deps, started=started)
     return Response(orjson.dumps(out), media_type="application/json", headers={"X-Request-Id": request_id})
 
 
-@router.post("/{service_id}/feedback", summary="Feedback on cards (accepted / overridden)", responses=ERRORS)
+@router.post(
+    "/{service_id}/feedback",
+    summary="Feedback on cards (accepted / overridden)",
+    openapi_extra=_body_doc("FeedbackRequest"),
+    responses=ERRORS,
+)
 async def post_feedback(
-    service_id: ServiceId, body: FeedbackRequest, state: StateDep, caller: CallerDep
+    service_id: ServiceId, request: Request, state: StateDep, caller: CallerDep
 ) -> dict[str, Any]:
     spec = discovery.service(service_id)
+    body = validated(FeedbackRequest, await json_body(request, Limits.of(state.settings)))
     entries = feedback.to_entries(spec.id, body, caller.iss)
     await anyio.to_thread.run_sync(state.store.write_feedback, entries)
     return {"received": len(entries)}
