@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 
 from calcinosis.cdshooks.cache import CardCache
 from calcinosis.cdshooks.security import Caller, TokenVerifier
+from calcinosis.errors import AuthError
 from calcinosis.pack.knowledge import KnowledgePack
 from calcinosis.settings import Settings
 from calcinosis.store import Store
@@ -49,9 +50,14 @@ def endpoint_url(request: Request, settings: Settings) -> str:
 
 
 async def require_caller(request: Request, state: StateDep) -> Caller:
+    """The authenticated caller. More than one ``Authorization`` header is refused like any other failure
+    (bare 401): which one a proxy checked and which one we read must never differ."""
     host = request.client.host if request.client else None
+    values = request.headers.getlist("authorization")
+    if len(values) > 1:
+        raise AuthError("more than one Authorization header")
     return await state.verifier.caller(
-        request.headers.get("authorization"), endpoint_url(request, state.settings), host
+        values[0] if values else None, endpoint_url(request, state.settings), host
     )
 
 
