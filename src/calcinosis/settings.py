@@ -71,6 +71,9 @@ class Settings(BaseSettings):
         ge=100,
         description="Characters in one JSON string (FHIR narrative and attachments excepted).",
     )
+    store_timeout_ms: int = Field(
+        default=2000, ge=100, le=60_000, description="Longest wait for a database connection (then 503)."
+    )
     jwks_min_refresh_s: float = Field(default=60.0, ge=0)
     max_token_lifetime_s: int = Field(default=3600, ge=1, description="Longest JWT lifetime accepted.")
     clock_skew_s: int = Field(default=60, ge=0, le=600)
