@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     engine_processes: int = Field(
         default=0, ge=0, le=64, description="Assess in this many processes (0: in a thread of the server)."
     )
+    graceful_timeout_s: int = Field(
+        default=10, ge=0, le=600, description="On SIGTERM, requests still running after this are cancelled."
+    )
     demo: bool = Field(default=False, description="Serve the example patients for demonstration.")
     public_base_url: str | None = Field(
         default=None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +10,7 @@ import httpx
 from fastapi import Depends, Request
 
 from calcinosis.cdshooks.cache import CardCache
+from calcinosis.cdshooks.pool import Runner, ThreadRunner
 from calcinosis.cdshooks.security import Caller, TokenVerifier
 from calcinosis.errors import AuthError
 from calcinosis.pack.knowledge import KnowledgePack
@@ -27,7 +27,8 @@ class AppState:
     verifier: TokenVerifier
     demo_cases: dict[str, Path] = field(default_factory=dict)
     card_cache: CardCache | None = None
-    engine_pool: Executor | None = None
+    threads: ThreadRunner = field(default_factory=ThreadRunner)  # REST and web assessments
+    engine: Runner | None = None  # CDS Hooks calls (engine processes, or the threads)
 
 
 def get_state(request: Request) -> AppState:

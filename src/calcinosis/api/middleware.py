@@ -6,6 +6,7 @@ patient identifiers and tokens cannot reach a log line.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import traceback
@@ -14,7 +15,7 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from calcinosis.api.outcome import FHIR_JSON, outcome_body
+from calcinosis.api.outcome import FHIR_JSON, RETRY_AFTER_S, outcome_body
 
 log = logging.getLogger("calcinosis.access")
 
@@ -69,15 +70,14 @@ class BodyLimit:
                 await _reject(send, 413, self.message)
 
 
-async def _reject(send: Send, status: int, message: str) -> None:
-    body = orjson.dumps(outcome_body(message, "too-long"))
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", FHIR_JSON.encode()), (b"content-length", str(len(body)).encode())],
-        }
-    )
+async def _reject(
+    send: Send, status: int, message: str, code: str = "too-long", *, retry_after: bool = False
+) -> None:
+    body = orjson.dumps(outcome_body(message, code))
+    headers = [(b"content-type", FHIR_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    if retry_after:
+        headers.append((b"retry-after", str(RETRY_AFTER_S).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -103,6 +103,12 @@ class CatchAll:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except asyncio.CancelledError:
+            # The server is stopping and its graceful timeout ran out (uvicorn cancels the requests still
+            # running): answer 503 rather than let the server log a traceback and send a 500.
+            log.warning("request cancelled: the server is stopping")
+            if not started:
+                await _reject(send, 503, "the service is stopping; try again", "transient", retry_after=True)
         except Exception as exc:
             frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
             where = f"{frame.filename}:{frame.lineno}" if frame else "?"

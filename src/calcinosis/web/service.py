@@ -18,7 +18,7 @@ WEB_CLIENT = "web-pages"
 async def assess_raw(raw: bytes, state: AppState, service: str = "web-assess") -> Assessment:
     """Native case JSON or FHIR (bytes) -> Assessment. Raises InputError for input that cannot be used."""
     limits = Limits.of(state.settings)
-    assessment, input_hash = await anyio.to_thread.run_sync(run, raw, None, state.pack, limits)
+    assessment, input_hash = await state.threads.run(run, raw, None, state.pack, limits)
     entry = AuditEntry(
         request_id=str(uuid.uuid4()),
         channel="rest",

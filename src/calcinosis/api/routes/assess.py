@@ -95,7 +95,7 @@ async def assess_patient(
     if not raw:
         raise InputError("body: empty; send a case or a FHIR Bundle")
     limits = Limits.of(state.settings)
-    assessment, input_hash = await anyio.to_thread.run_sync(run, raw, as_of, state.pack, limits)
+    assessment, input_hash = await state.threads.run(run, raw, as_of, state.pack, limits)
     body: dict[str, Any] = assessment.model_dump(mode="json")
     out, media = body, "application/json"
     if _wants_fhir(request):

@@ -66,7 +66,7 @@ async def call_service(
         state.http,
         base_url(request, state.settings),
         state.card_cache,
-        state.engine_pool,
+        state.engine,
     )
     out, request_id = await services.call(spec, body, caller, deps, started=started)
     return Response(orjson.dumps(out), media_type="application/json", headers={"X-Request-Id": request_id})
