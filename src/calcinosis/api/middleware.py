@@ -13,6 +13,7 @@ import traceback
 from typing import Any
 
 import orjson
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from calcinosis.api.outcome import FHIR_JSON, RETRY_AFTER_S, outcome_body
@@ -103,6 +104,8 @@ class CatchAll:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:  # the client went away mid-body: nobody to answer, nothing went wrong here
+            log.info("client disconnected before its request was read")
         except asyncio.CancelledError:
             # The server is stopping and its graceful timeout ran out (uvicorn cancels the requests still
             # running): answer 503 rather than let the server log a traceback and send a 500.
@@ -158,6 +161,6 @@ class AccessLog:
                 "%s %s %s %.1fms",
                 scope.get("method"),
                 template,
-                status["code"],
+                status["code"] or "aborted",
                 (time.perf_counter() - start) * 1000,
             )
