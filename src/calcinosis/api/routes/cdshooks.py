@@ -22,7 +22,43 @@ from calcinosis.limits import Limits
 
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
 
-ServiceId = Annotated[str, Path(max_length=100, description="CDS service id")]
+ServiceId = Annotated[
+    str,
+    Path(
+        max_length=100,
+        description="CDS service id (one of those discovery lists; any other is a 404)",
+        json_schema_extra={"examples": [s.id for s in discovery.SERVICES]},
+    ),
+]
+FEEDBACK_ON_FIRST_CARD: dict[str, Any] = {
+    "feedback": [
+        {
+            "card": "$response.body#/cards/0/uuid",
+            "outcome": "overridden",
+            "overrideReason": {"userComment": "not applicable to this patient"},
+            "outcomeTimestamp": "2026-01-01T00:00:00Z",
+        }
+    ]
+}
+# OpenAPI links: what a client can do next with an answer (and what stateful fuzzing follows)
+CALL_LINKS: dict[str, Any] = {
+    "FeedbackOnFirstCard": {
+        "operationId": "cds_feedback",
+        "parameters": {"service_id": "$request.path.service_id"},
+        "requestBody": FEEDBACK_ON_FIRST_CARD,
+        "description": "Feedback on the first card returned, by its uuid",
+    },
+    "FeedbackSummary": {
+        "operationId": "cds_feedback_summary",
+        "parameters": {"service_id": "$request.path.service_id"},
+    },
+}
+DISCOVERY_LINKS: dict[str, Any] = {
+    "CallFirstService": {
+        "operationId": "cds_call",
+        "parameters": {"service_id": "$response.body#/services/0/id"},
+    },
+}
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Request malformed (OperationOutcome)"},
     401: {"description": "Caller not authenticated (bare)"},
@@ -39,7 +75,12 @@ def _body_doc(model: str) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
-@router.get("", summary="CDS Hooks discovery", responses={401: ERRORS[401]})
+@router.get(
+    "",
+    summary="CDS Hooks discovery",
+    operation_id="cds_discovery",
+    responses={200: {"description": "The services", "links": DISCOVERY_LINKS}, 401: ERRORS[401]},
+)
 async def discover(request: Request, state: StateDep, _caller: CallerDep) -> dict[str, Any]:
     return discovery.discovery(base_url(request, state.settings)).wire()
 
@@ -47,8 +88,10 @@ async def discover(request: Request, state: StateDep, _caller: CallerDep) -> dic
 @router.post(
     "/{service_id}",
     summary="Call a CDS service",
+    operation_id="cds_call",
     openapi_extra=_body_doc("HookRequest"),
     responses={
+        200: {"description": "Cards (CDS Hooks response)", "links": CALL_LINKS},
         **ERRORS,
         412: {"description": "Required data neither prefetched nor fetchable (OperationOutcome)"},
     },
@@ -75,6 +118,7 @@ async def call_service(
 @router.post(
     "/{service_id}/feedback",
     summary="Feedback on cards (accepted / overridden)",
+    operation_id="cds_feedback",
     openapi_extra=_body_doc("FeedbackRequest"),
     responses=ERRORS,
 )
@@ -88,7 +132,12 @@ async def post_feedback(
     return {"received": len(entries)}
 
 
-@router.get("/{service_id}/feedback/summary", summary="Acceptance and override rates", responses=ERRORS)
+@router.get(
+    "/{service_id}/feedback/summary",
+    summary="Acceptance and override rates",
+    operation_id="cds_feedback_summary",
+    responses=ERRORS,
+)
 async def feedback_summary(service_id: ServiceId, state: StateDep, _caller: CallerDep) -> dict[str, Any]:
     spec = discovery.service(service_id)
     tallies = await anyio.to_thread.run_sync(state.store.feedback_summary, spec.id)
@@ -98,6 +147,7 @@ async def feedback_summary(service_id: ServiceId, state: StateDep, _caller: Call
 @router.get(
     "/{service_id}/source-attributes",
     summary="ONC HTI-1 source attributes of this decision support intervention",
+    operation_id="cds_source_attributes",
     responses={404: ERRORS[404]},
 )
 async def source_attributes(service_id: ServiceId, request: Request, state: StateDep) -> dict[str, Any]:
