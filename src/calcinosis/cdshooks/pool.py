@@ -7,7 +7,8 @@
 - :class:`ProcessRunner` (``CALCINOSIS_ENGINE_PROCESSES=N``): N engine processes (:mod:`.worker`), each
   loading the pack and vocabularies once, so that every core works however connections are spread. A call
   past its deadline is cancelled: its process is killed and a replacement started at once; until it is
-  ready, a call that finds no free process runs in a thread instead of waiting. An engine process that
+  ready, a call that finds no free process runs in a thread instead of waiting, one at a time (a thread
+  left finishing holds the server's interpreter, so no more than one runs), else waits for a process. An engine process that
   dies unexpectedly is replaced the same way, and its call retried in a thread. Engine processes die with
   the server, whatever kills it.
 """
@@ -60,6 +61,11 @@ class ThreadRunner:
 
     def __init__(self, max_running: int = MAX_THREADS) -> None:
         self._slots = asyncio.Semaphore(max_running)
+
+    @property
+    def free(self) -> bool:
+        """A call would start at once (no thread slot to wait for)."""
+        return not self._slots.locked()
 
     async def run(self, fn: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
         loop = asyncio.get_running_loop()
@@ -209,7 +215,7 @@ class ProcessRunner:
         try:
             engine = self._idle.get_nowait()
         except asyncio.QueueEmpty:
-            if self._starting:  # a replacement is on its way: do not wait for it
+            if self._starting and self._fallback.free:  # a replacement is on its way: do not wait for it
                 return await self._fallback.run(fn, *args, timeout=left())
             try:
                 engine = await asyncio.wait_for(self._idle.get(), left())
@@ -240,8 +246,11 @@ class ProcessRunner:
         self._engines.clear()
 
 
+FALLBACK_THREADS = 1  # calls run in threads while an engine process is replaced (left-over work included)
+
+
 async def start_runner(processes: int, threads: ThreadRunner) -> Runner:
     """The engine runner for CDS Hooks calls: ``processes`` engine processes, or ``threads`` when 0."""
     if processes <= 0:
         return threads
-    return await ProcessRunner(processes, threads).start()
+    return await ProcessRunner(processes, ThreadRunner(FALLBACK_THREADS)).start()

@@ -2,8 +2,9 @@
 caller acknowledges.
 
 The pool checks a connection before lending it (a connection broken by a restart is replaced, not used),
-keeps reconnecting in the background while the server is away, and a caller waits at most
-``timeout_s`` for a connection. Every failure, an outage included, is a :class:`StoreError` (HTTP 503).
+keeps reconnecting while the server is away (in attempts of a few seconds with a short backoff, renewed by
+every request that needs a connection, so that recovery never waits on a long backoff), and a caller
+waits at most ``timeout_s`` for a connection. Every failure, an outage included, is a :class:`StoreError` (HTTP 503).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from calcinosis.store.base import Row, Store, schema, store_error
 SCHEMA_LOCK = 7_311_924  # advisory lock id: serialises schema creation between processes
 STATEMENT_TIMEOUT_MS = 15_000  # a statement running longer is cancelled by the server (a 503, not a hang)
 OPEN_TIMEOUT_S = 10.0  # at start-up: the store must be there (exit code 4 otherwise)
+RECONNECT_S = 5.0  # one reconnection attempt backs off (1 s, 2 s, ...) for this long, then a new one starts
 
 log = logging.getLogger("calcinosis.store")
 
@@ -48,7 +50,7 @@ class PostgresStore(Store):
             check=ConnectionPool.check_connection,
             configure=_configure,
             kwargs={"autocommit": False, "connect_timeout": max(2, math.ceil(timeout_s))},
-            reconnect_timeout=float("inf"),  # keep trying while the server is away
+            reconnect_timeout=RECONNECT_S,  # short attempts, so that the backoff never grows long
             name="calcinosis-store",
         )
         try:
