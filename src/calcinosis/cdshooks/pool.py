@@ -3,7 +3,7 @@
 - :class:`ThreadRunner` (``CALCINOSIS_ENGINE_PROCESSES=0``, the default): each call in a daemon thread. A
   call past its deadline is left to finish off the request path: its caller has already answered, its
   result is dropped, and being a daemon thread it never holds up a shutdown. At most ``MAX_THREADS`` calls
-  run at once, those still finishing included, so work left behind cannot pile up.
+  run at once (4), those still finishing included, so work left behind cannot pile up.
 - :class:`ProcessRunner` (``CALCINOSIS_ENGINE_PROCESSES=N``): N engine processes (:mod:`.worker`), each
   loading the pack and vocabularies once, so that every core works however connections are spread. A call
   past its deadline is cancelled: its process is killed and a replacement started at once; until it is
@@ -30,7 +30,7 @@ from calcinosis.cdshooks.worker import HEADER, READY
 log = logging.getLogger("calcinosis.engine")
 
 T = TypeVar("T")
-MAX_THREADS = 8
+MAX_THREADS = 4
 START_TIMEOUT_S = 120.0
 
 

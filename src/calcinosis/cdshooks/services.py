@@ -42,7 +42,7 @@ from calcinosis.store import AuditEntry, Store
 log = logging.getLogger("calcinosis.cdshooks")
 
 ENGINE_RESERVE_S = 0.25  # of the budget kept for assessing once data has arrived
-ANSWER_RESERVE_S = 0.1  # of the budget kept for the cards, the audit write and the response
+ANSWER_RESERVE_S = 0.25  # of the budget kept for the cards, the audit write and the response
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ async def call(
     deadline = start + settings.time_budget_ms / 1000
     ctx = check_context(spec, request)
     reserve = min(ENGINE_RESERVE_S, settings.time_budget_ms / 3000)
-    answer_by = deadline - min(ANSWER_RESERVE_S, settings.time_budget_ms / 10000)
+    answer_by = deadline - min(ANSWER_RESERVE_S, settings.time_budget_ms / 6000)
     data = await prefetch.gather(
         request,
         deps.http,
