@@ -6,9 +6,15 @@ drivers, the terminal renderer or the engine, and `assess --format json` runs wi
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from calcinosis.limits import Limits
+from calcinosis.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CASE = ROOT / "examples" / "cases" / "ckd-metastatic-high-phosphate.json"
@@ -41,3 +47,14 @@ def test_assess_as_json_runs_without_the_web_stack_the_renderer_or_the_settings(
     assert "calcinosis.engine" in loaded
     assert {m for m in loaded if m.split(".")[0] in (*WEB_AND_DATA, "rich", "pydantic_settings")} == set()
     assert not {m for m in loaded if m.startswith(("calcinosis.api", "calcinosis.web", "calcinosis.screen"))}
+
+
+def test_the_limits_without_settings_in_the_environment_are_the_settings_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key in list(os.environ):
+        if key.startswith("CALCINOSIS_"):
+            monkeypatch.delenv(key)
+    assert Limits.from_env() == Limits() == Limits.of(load_settings())
+    monkeypatch.setenv("CALCINOSIS_MAX_BODY_BYTES", "4096")
+    assert Limits.from_env().body_bytes == 4096

@@ -14,6 +14,7 @@ from calcinosis.errors import InputError
 
 if TYPE_CHECKING:
     from calcinosis.engine import Assessment
+    from calcinosis.limits import Limits
 
 
 class AssessFormat(StrEnum):
@@ -23,22 +24,33 @@ class AssessFormat(StrEnum):
     FHIR = "fhir"
 
 
-def read_source(path: str) -> bytes:
+def read_source(path: str, limits: Limits | None = None) -> bytes:
+    """The file's bytes (``-``: stdin), refused unread when larger than the body limit."""
+    from calcinosis.limits import Limits
+
+    limits = limits or Limits()
     if path == "-":
-        return sys.stdin.buffer.read()
+        raw = sys.stdin.buffer.read(limits.body_bytes + 1)
+        if len(raw) > limits.body_bytes:
+            raise limits.too_large("stdin")
+        return raw
     p = Path(path)
     if p.is_dir():
         raise InputError(f"{path}: is a directory, expected a JSON file")
     if not p.exists():
         raise InputError(f"{path}: file not found")
+    if p.stat().st_size > limits.body_bytes:
+        raise limits.too_large(path)
     return p.read_bytes()
 
 
-def assess_bytes(raw: bytes, where: str, as_of: dt.date | None = None) -> Assessment:
+def assess_bytes(
+    raw: bytes, where: str, as_of: dt.date | None = None, limits: Limits | None = None
+) -> Assessment:
     from calcinosis.engine import assess
     from calcinosis.inputs import decode_json, read_patient
 
-    data = decode_json(raw, where)
+    data = decode_json(raw, where, limits)
     case, issues = read_patient(data, as_of=as_of)
     return assess(case, issues=issues, as_of=as_of)
 
@@ -84,4 +96,7 @@ def register(app: typer.Typer) -> None:
                 when = dt.date.fromisoformat(as_of)
             except ValueError:
                 raise InputError(f"--as-of: '{as_of}' is not a date (YYYY-MM-DD)") from None
-        emit(assess_bytes(read_source(file), file, when), fmt)
+        from calcinosis.limits import Limits
+
+        limits = Limits.from_env()
+        emit(assess_bytes(read_source(file, limits), file, when, limits), fmt)
