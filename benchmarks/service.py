@@ -245,8 +245,8 @@ async def load(
 
 def jwt_verify_us(alg: str, samples: int = 1000) -> tuple[float, float]:
     """Median and p95 of one full verification (header, issuer, kid, signature, claims, replay) warm."""
-    from calcinosis.cdshooks.jwks import KeyRing
-    from calcinosis.cdshooks.security import TokenVerifier
+    from calcinosis.server.jwks import KeyRing
+    from calcinosis.server.security import TokenVerifier
     from calcinosis.settings import load_settings
 
     key: Any

@@ -13,9 +13,9 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from calcinosis.cdshooks.jwks import KeyRing
-from calcinosis.cdshooks.security import TokenVerifier
 from calcinosis.errors import AuthError
+from calcinosis.server.jwks import KeyRing
+from calcinosis.server.security import TokenVerifier
 from calcinosis.settings import load_settings
 from tests.cdshooks.conftest import ISSUER, PV, TrustedServer, hook_request
 from tests.servicekit import fhirdata as F
@@ -200,7 +200,7 @@ def test_startup_says_unsigned_loopback_calls_are_accepted_when_no_issuer_is_tru
 
 
 def test_a_token_replayed_to_another_worker_is_refused_when_workers_share_the_cache(tmp_path: Path) -> None:
-    from calcinosis.cdshooks.security import SharedReplayCache
+    from calcinosis.server.security import SharedReplayCache
 
     one, two = SharedReplayCache(tmp_path / "jti.db"), SharedReplayCache(tmp_path / "jti.db")  # two processes
     now = time.time()

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from calcinosis.api import create_app
-from calcinosis.cdshooks.compute import as_bundle
+from calcinosis.casework import as_bundle
 from calcinosis.settings import load_settings
 from calcinosis.store import AuditEntry
 from tests.servicekit import fhirdata as F

@@ -1,13 +1,14 @@
 """The application factory: ``create_app(settings) -> FastAPI``.
 
-One app serves the REST API, CDS Hooks and (when ``calcinosis.web`` is installed) the clinician pages,
-which mount their router here and reach the shared state through ``request.app.state.calcinosis``
-(:class:`calcinosis.api.deps.AppState`: settings, pack, store, http client, verifier).
+One app serves the REST API, CDS Hooks, the clinician pages (:mod:`calcinosis.web`) and SMART launches
+(:mod:`calcinosis.smart`), whose routers are mounted here; every route reaches the shared state through
+``request.app.state.calcinosis`` (:class:`calcinosis.server.state.AppState`: settings, pack, store, http
+client, verifier, engines, cache). Dependencies point one way: this module imports the pages, the pages
+never import the API.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,19 +22,23 @@ from fastapi.openapi.utils import get_openapi
 
 from calcinosis import __version__
 from calcinosis.api import outcome
-from calcinosis.api.deps import AppState
 from calcinosis.api.middleware import AccessLog, BodyLimit, CatchAll
 from calcinosis.api.routes import assess, catalogue, cdshooks, demo, health
-from calcinosis.cdshooks.cache import CardCache
-from calcinosis.cdshooks.jwks import KeyRing
+from calcinosis.cdshooks.compute import fresh
 from calcinosis.cdshooks.models import FeedbackRequest, HookRequest
-from calcinosis.cdshooks.pool import ThreadRunner, start_runner
-from calcinosis.cdshooks.security import TokenVerifier
 from calcinosis.pack.knowledge import KnowledgePack
 from calcinosis.pack.loader import load_pack_cached
 from calcinosis.patient.models import Case
+from calcinosis.server.cache import ResultCache
+from calcinosis.server.engines import ThreadRunner, start_runner
+from calcinosis.server.jwks import KeyRing
+from calcinosis.server.security import TokenVerifier
+from calcinosis.server.state import AppState
 from calcinosis.settings import Settings, load_settings
+from calcinosis.smart.routes import router as smart_router
+from calcinosis.smart.runtime import SmartRuntime
 from calcinosis.store import open_store
+from calcinosis.web.views import router as web_router
 
 log = logging.getLogger("calcinosis.api")
 
@@ -41,6 +46,8 @@ DESCRIPTION = (
     "Clinical decision support for calcinosis cutis: REST API and CDS Hooks 2.0 services. Decision support "
     "only: every answer shows its basis (facts used, missing inputs, grade, sources) for clinician review."
 )
+# What engine processes import at start: the CDS Hooks computation they run.
+ENGINE_PRELOAD = ("calcinosis.cdshooks.compute",)
 FHIR_INPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "title": "FhirInput",
@@ -52,11 +59,11 @@ FHIR_INPUT_SCHEMA: dict[str, Any] = {
 
 def _warm(pack: KnowledgePack) -> None:
     """Load the vocabularies and templates the first call would otherwise pay for."""
+    from calcinosis.casework import assess_data
     from calcinosis.cdshooks.prefetch import prefetch_templates
-    from calcinosis.engine import assess
 
     prefetch_templates()
-    assess(Case(), pack)
+    assess_data({}, pack)
 
 
 def _lifespan(settings: Settings) -> Any:
@@ -76,7 +83,7 @@ def _lifespan(settings: Settings) -> Any:
         elif not settings.public_base_url:
             log.warning("no public base URL set: JWT audiences are checked against the URL as requested")
         threads = ThreadRunner()
-        engine = await start_runner(settings.engine_processes, threads)
+        engine = await start_runner(settings.engine_processes, threads, ENGINE_PRELOAD)
         app.state.calcinosis = AppState(
             settings,
             pack,
@@ -84,7 +91,7 @@ def _lifespan(settings: Settings) -> Any:
             http,
             verifier,
             demo.demo_cases() if settings.demo else {},
-            CardCache(settings.card_cache_size),
+            ResultCache(settings.card_cache_size, fresh),
             threads,
             engine,
         )
@@ -96,16 +103,6 @@ def _lifespan(settings: Settings) -> Any:
             await anyio.to_thread.run_sync(store.close)
 
     return lifespan
-
-
-def _web_router() -> Any | None:
-    try:
-        module = importlib.import_module("calcinosis.web.views")
-    except ModuleNotFoundError as exc:
-        if exc.name in ("calcinosis.web", "calcinosis.web.views"):
-            return None
-        raise
-    return getattr(module, "router", None)
 
 
 def _openapi(app: FastAPI) -> Any:
@@ -151,14 +148,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     if settings.demo:
         app.include_router(demo.router)
-    web = _web_router()
-    if web is not None:
-        app.include_router(web)
-        from calcinosis.smart.routes import router as smart_router
-        from calcinosis.smart.runtime import SmartRuntime
-
-        app.state.smart = SmartRuntime.from_settings(settings)  # SMART App Launch (docs/smart.md)
-        app.include_router(smart_router)
+    app.include_router(web_router)
+    app.state.smart = SmartRuntime.from_settings(settings)  # SMART App Launch (docs/smart.md)
+    app.include_router(smart_router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # innermost: sees the body first
     app.add_middleware(CatchAll)
     if settings.cors_origins:

@@ -16,7 +16,8 @@ import orjson
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from calcinosis.api.outcome import FHIR_JSON, RETRY_AFTER_S, outcome_body
+from calcinosis.api.outcome import FHIR_JSON, outcome_body
+from calcinosis.server.state import RETRY_AFTER_S
 
 log = logging.getLogger("calcinosis.access")
 

@@ -14,11 +14,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from calcinosis.errors import AuthError, CalcinosisError, PackError, StoreError
+from calcinosis.server.state import RETRY_AFTER_S
 
 log = logging.getLogger("calcinosis.api")
 
 FHIR_JSON = "application/fhir+json"
-RETRY_AFTER_S = 5  # Retry-After on a 503 while the store is away
 ISSUE_CODE = {
     400: "invalid",
     404: "not-found",

@@ -64,6 +64,21 @@ class Issued:
         )
 
 
+def restamp(issued: Issued) -> Issued:
+    """The same cards with new card and suggestion uuids (a repeated answer names its own cards)."""
+    out = Issued()
+    for card, record in zip(issued.cards, issued.records, strict=True):
+        suggestions = (
+            [s.model_copy(update={"uuid": str(uuid.uuid4())}) for s in card.suggestions]
+            if card.suggestions
+            else None
+        )
+        renewed = card.model_copy(update={"uuid": str(uuid.uuid4()), "suggestions": suggestions})
+        out.cards.append(renewed)
+        out.records.append(IssuedCard(**{**record.model_dump(), "uuid": renewed.uuid}))
+    return out
+
+
 def source(knowledge: KnowledgeInfo, cs: CardSettings, topic: str, display: str) -> Source:
     return Source(
         label=f"calcinosis-cds knowledge pack v{knowledge.version}",

@@ -1,29 +1,26 @@
 """The pure, CPU-bound part of a service call: FHIR resources -> engine -> cards.
 
-Every argument is plain data, so this runs in a worker thread or in an engine process alike.
+Every argument is plain data, so this runs in a worker thread or in an engine process alike. Reading and
+assessing go through :mod:`calcinosis.casework`, as every input does.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
+from calcinosis.casework import assess_resources
 from calcinosis.cdshooks import orders
-from calcinosis.cdshooks.cards import CardSettings, Issued, patient_view_cards
+from calcinosis.cdshooks.cards import CardSettings, Issued, patient_view_cards, restamp
 from calcinosis.cdshooks.discovery import service
-from calcinosis.engine import assess
 from calcinosis.engine.results import Assessment
-from calcinosis.errors import InputError
 from calcinosis.fhir.context import LESION_CONCEPTS
-from calcinosis.inputs import read_patient
 from calcinosis.pack.knowledge import KnowledgePack
 from calcinosis.pack.loader import load_pack_cached
 from calcinosis.patient.codes import load_vocabulary
-from calcinosis.patient.models import Case, InputIssue
+from calcinosis.patient.models import Case
 
 
 @dataclass(frozen=True)
@@ -31,37 +28,18 @@ class Outcome:
     cards: Issued
     input_hash: str
     complete: bool
-    assessment: dict[str, Any] | None = None  # JSON form, recorded in the audit trail for the patient page
+    assessment: bytes | None = None  # JSON, recorded in the audit trail for the patient page
 
 
-def recorded(a: Assessment, cs: CardSettings) -> dict[str, Any]:
-    """The assessment as the audit trail keeps it, under the patient id of the hook context."""
-    return a.model_copy(update={"patient_id": cs.patient_id or a.patient_id}).model_dump(mode="json")
+def fresh(outcome: Outcome) -> Outcome:
+    """A cached outcome as a new answer: the same cards with new card and suggestion uuids."""
+    return dataclasses.replace(outcome, cards=restamp(outcome.cards))
 
 
-def as_bundle(resources: list[dict[str, Any]]) -> dict[str, Any]:
-    unique: dict[tuple[Any, Any], dict[str, Any]] = {}
-    for i, r in enumerate(resources):
-        key = (r.get("resourceType"), r.get("id")) if isinstance(r.get("id"), str) else ("#", i)
-        unique[key] = r
-    return {
-        "resourceType": "Bundle",
-        "type": "collection",
-        "entry": [{"resource": r} for r in unique.values()],
-    }
-
-
-def read_bundle(resources: list[dict[str, Any]], today: dt.date) -> tuple[Case, list[InputIssue]]:
-    try:
-        return read_patient(as_bundle(resources), as_of=today)
-    except InputError:
-        raise
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
-        raise InputError(f"patient data could not be read ({type(exc).__name__})") from exc
-
-
-def digest(*parts: Any) -> str:
-    return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
+def recorded(a: Assessment, cs: CardSettings) -> bytes:
+    """The assessment as the audit trail keeps it (JSON), under the patient id of the hook context."""
+    kept = a.model_copy(update={"patient_id": cs.patient_id or a.patient_id})
+    return kept.__pydantic_serializer__.to_json(kept)
 
 
 def records_calcinosis(case: Case) -> bool:
@@ -78,13 +56,6 @@ def records_calcinosis(case: Case) -> bool:
     return False
 
 
-def assess_resources(
-    data: list[dict[str, Any]], today: dt.date, pack: KnowledgePack
-) -> tuple[Assessment, str, Case]:
-    case, issues = read_bundle(data, today)
-    return assess(case, pack, issues=issues, as_of=today), digest(case.model_dump(mode="json")), case
-
-
 def compute(
     service_id: str,
     draft_orders: dict[str, Any] | None,
@@ -95,11 +66,12 @@ def compute(
 ) -> Outcome:
     pack = pack or load_pack_cached()
     if not service(service_id).orders:
-        a, h, case = assess_resources(resources, today, pack)
-        cards = patient_view_cards(a, cs, has_calcinosis=records_calcinosis(case))
-        return Outcome(cards, h, True, recorded(a, cs))
+        done = assess_resources(resources, pack, today=today)
+        cards = patient_view_cards(done.assessment, cs, has_calcinosis=records_calcinosis(done.case))
+        return Outcome(cards, done.input_hash, True, recorded(done.assessment, cs))
     drafts = orders.draft_resources(draft_orders or {})
     chart = orders.without_drafts(resources, drafts)
-    base, _, _ = assess_resources(chart, today, pack)
-    with_, h, _ = assess_resources([*chart, *drafts], today, pack)
-    return Outcome(orders.order_cards(base, with_, drafts, cs, pack), h, True, recorded(base, cs))
+    base = assess_resources(chart, pack, today=today).assessment
+    with_ = assess_resources([*chart, *drafts], pack, today=today)
+    cards = orders.order_cards(base, with_.assessment, drafts, cs, pack)
+    return Outcome(cards, with_.input_hash, True, recorded(base, cs))

@@ -19,9 +19,9 @@ import anyio
 import httpx
 
 from calcinosis.cdshooks.models import HookRequest
-from calcinosis.cdshooks.security import is_loopback
 from calcinosis.errors import CalcinosisError, InputError
 from calcinosis.limits import LimitExceeded, Limits, decode_strict
+from calcinosis.server.security import is_loopback
 
 
 class PreconditionFailed(CalcinosisError):

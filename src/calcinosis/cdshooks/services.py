@@ -9,19 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
 import httpx
 import orjson
 from pydantic import ValidationError
 
+from calcinosis.casework import Origin, audit_entry, digest, record
 from calcinosis.cdshooks import prefetch
-from calcinosis.cdshooks.cache import CardCache, cache_key
 from calcinosis.cdshooks.cards import CardSettings, Issued, incomplete_card
-from calcinosis.cdshooks.compute import Outcome, compute, digest
+from calcinosis.cdshooks.compute import Outcome, compute
 from calcinosis.cdshooks.discovery import ServiceSpec
 from calcinosis.cdshooks.models import (
     CdsResponse,
@@ -30,14 +28,15 @@ from calcinosis.cdshooks.models import (
     OrderSelectContext,
     PatientContext,
 )
-from calcinosis.cdshooks.pool import EngineBusy, Runner, ThreadRunner
-from calcinosis.cdshooks.security import Caller
 from calcinosis.engine import knowledge_info
 from calcinosis.errors import InputError
 from calcinosis.limits import Limits
 from calcinosis.pack.knowledge import KnowledgePack
+from calcinosis.server.cache import ResultCache, cache_key
+from calcinosis.server.engines import EngineBusy, Runner, ThreadRunner
+from calcinosis.server.security import Caller
 from calcinosis.settings import Settings
-from calcinosis.store import AuditEntry, Store
+from calcinosis.store import Store
 
 log = logging.getLogger("calcinosis.cdshooks")
 
@@ -57,7 +56,7 @@ class HookDeps:
     store: Store
     http: httpx.AsyncClient
     base_url: str
-    cache: CardCache | None = None
+    cache: ResultCache[Outcome] | None = None
     runner: Runner | None = None  # default: a thread per call
 
 
@@ -81,13 +80,13 @@ async def _cards(
     except (orjson.JSONEncodeError, TypeError):
         key = None  # not serialisable as a key: computed, not cached
     if key is not None and deps.cache is not None and (hit := deps.cache.get(key)) is not None:
-        return Outcome(hit[0], hit[1], True, hit[2])
+        return hit
     runner = deps.runner or ThreadRunner()
     pack = deps.pack if runner.in_process else None  # an engine process has its own
     args = (spec.id, drafts, data.resources, cs, today, pack)
     outcome = await runner.run(compute, *args, timeout=timeout)
     if key is not None and deps.cache is not None:
-        deps.cache.put(key, outcome.cards, outcome.input_hash, outcome.assessment)
+        deps.cache.put(key, outcome)
     return outcome
 
 
@@ -150,20 +149,17 @@ async def call(
         except TimeoutError:
             outcome = _incomplete(deps, cs, [], "the assessment did not finish within the time budget")
     body = CdsResponse(cards=outcome.cards.cards).wire()
-    entry = AuditEntry(
-        request_id=str(uuid.uuid4()),
-        channel="cds-hooks",
-        service=spec.id,
-        caller_iss=caller.iss,
-        caller_client=caller.client,
-        pack_version=deps.pack.meta.version,
-        pack_hash=deps.pack.content_hash,
-        input_hash=outcome.input_hash,
+    # The assessment is kept as the JSON the engine process made (never parsed again on this side).
+    kept = {**body, "assessment": orjson.Fragment(outcome.assessment)} if outcome.assessment else body
+    entry = audit_entry(
+        Origin("cds-hooks", spec.id, caller.iss, caller.client),
+        deps.pack,
+        outcome.input_hash,
+        kept,
         status="complete" if outcome.complete else "degraded",
-        output={**body, "assessment": outcome.assessment} if outcome.assessment else body,
         cards=tuple(outcome.cards.records),
     )
-    await anyio.to_thread.run_sync(deps.store.write_audit, entry)
+    await record(deps.store, entry)
     return body, entry.request_id
 
 

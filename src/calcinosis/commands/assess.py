@@ -47,12 +47,10 @@ def read_source(path: str, limits: Limits | None = None) -> bytes:
 def assess_bytes(
     raw: bytes, where: str, as_of: dt.date | None = None, limits: Limits | None = None
 ) -> Assessment:
-    from calcinosis.engine import assess
-    from calcinosis.inputs import decode_json, read_patient
+    from calcinosis.casework import assess_bytes as assess_input
+    from calcinosis.pack import load_pack_cached
 
-    data = decode_json(raw, where, limits)
-    case, issues = read_patient(data, as_of=as_of)
-    return assess(case, issues=issues, as_of=as_of)
+    return assess_input(raw, load_pack_cached(), where=where, as_of=as_of, limits=limits).assessment
 
 
 def emit(a: Assessment, fmt: AssessFormat) -> None:

@@ -1,8 +1,7 @@
 """One picked patient's resources → the same assessment ``calcinosis assess`` gives for that patient.
 
-The resources are put in a collection Bundle and read by the project's one FHIR reader
-(:func:`calcinosis.fhir.facts.case_from_fhir`), then assessed by :func:`calcinosis.engine.assess`, exactly
-as ``calcinosis assess`` does with a Bundle file. A patient the reader refuses (e.g. a unit it does not
+The resources are put in a collection Bundle, read and assessed by :func:`calcinosis.casework.assess_data`,
+exactly as ``calcinosis assess`` does with a Bundle file. A patient the reader refuses (e.g. a unit it does not
 know, two Patient resources) is set aside with the reader's message, never half-assessed.
 """
 
@@ -14,9 +13,9 @@ from typing import Any
 
 import orjson
 
-from calcinosis.engine import Assessment, Stance, WorkupStatus, assess
+from calcinosis.casework import assess_data
+from calcinosis.engine import Assessment, Stance, WorkupStatus
 from calcinosis.errors import InputError
-from calcinosis.fhir.facts import case_from_fhir
 from calcinosis.pack import KnowledgePack
 from calcinosis.screen.ndjson import bundle_from_lines
 
@@ -80,8 +79,7 @@ def assess_patient(
     """Read and assess one patient; input errors become a set-aside result, other errors propagate."""
     bundle = bundle_from_lines(resources)
     try:
-        case, issues = case_from_fhir(orjson.loads(bundle), as_of=as_of)
-        assessment = assess(case, pack, issues=issues, as_of=as_of)
+        assessment = assess_data(orjson.loads(bundle), pack, as_of=as_of).assessment
     except InputError as exc:
         return PatientResult(patient_id=patient_id, error=str(exc), bundle=bundle)
     # The same JSON as `calcinosis assess --format json` (by meaning); pydantic's own serializer is ~3x faster.

@@ -12,7 +12,7 @@ import httpx
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from calcinosis.cdshooks.security import is_loopback
+from calcinosis.server.security import is_loopback
 from calcinosis.smart.errors import EhrError, LaunchRefused
 
 

@@ -19,8 +19,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from calcinosis.api.deps import AppState, StateDep, base_url
 from calcinosis.errors import InputError, NotFoundError
+from calcinosis.server.state import AppState, StateDep, base_url
 from calcinosis.smart import service
 from calcinosis.smart.discovery import allowed_iss
 from calcinosis.smart.errors import LaunchRefused, NotConfigured, SessionEnded, SmartError

@@ -7,16 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
 import orjson
 
-from calcinosis.api.deps import AppState
-from calcinosis.api.routes.assess import run
+from calcinosis.casework import Origin, assess_and_record
 from calcinosis.engine.results import Assessment
+from calcinosis.server.state import AppState
 from calcinosis.smart import oauth
 from calcinosis.smart.context import parse_app_context
 from calcinosis.smart.discovery import SmartConfiguration, allowed_iss, discover
@@ -25,7 +23,6 @@ from calcinosis.smart.record import ReadReport, as_bundle, read_record
 from calcinosis.smart.runtime import SmartRuntime
 from calcinosis.smart.scopes import Granted, LaunchKind, requested_scopes
 from calcinosis.smart.sessions import Launch, Pending, Session, new_handle
-from calcinosis.store import AuditEntry
 
 log = logging.getLogger("calcinosis.smart")
 
@@ -153,30 +150,22 @@ async def read_and_assess(state: AppState, rt: SmartRuntime, launch: Launch) -> 
             max_pages=rt.max_pages,
         )
     raw = orjson.dumps(as_bundle(resources, report), option=orjson.OPT_INDENT_2)
-    assessment, input_hash = await anyio.to_thread.run_sync(run, raw, None, state.pack)
-    entry = AuditEntry(
-        request_id=str(uuid.uuid4()),
-        channel="rest",
-        service=SERVICE,
-        caller_iss=launch.iss,
-        caller_client=launch.fhir_user,
-        pack_version=state.pack.meta.version,
-        pack_hash=state.pack.content_hash,
-        input_hash=input_hash,
+    done = await assess_and_record(
+        raw,
+        pack=state.pack,
+        store=state.store,
+        runner=state.threads,
+        origin=Origin("rest", SERVICE, launch.iss, launch.fhir_user),
         status="complete" if report.complete else "degraded",
-        output={
-            "assessment": assessment.model_dump(mode="json"),
-            "smart": launch_record(launch, report, resources),
-        },
+        beside={"smart": launch_record(launch, report, resources)},
     )
-    await anyio.to_thread.run_sync(state.store.write_audit, entry)
     log.info(
         "smart %s launch read %d resources (%d types not fully read)",
         launch.kind,
         report.total,
         len(report.not_read),
     )
-    return LiveResult(assessment, raw, report)
+    return LiveResult(done.assessment, raw, report)
 
 
 def launch_record(launch: Launch, report: ReadReport, resources: list[dict[str, Any]]) -> dict[str, Any]:

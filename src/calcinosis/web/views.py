@@ -21,11 +21,12 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.responses import HTMLResponse, Response
 
-from calcinosis.api.deps import AppState, StateDep
-from calcinosis.api.outcome import RETRY_AFTER_S
-from calcinosis.cdshooks.security import is_loopback
+from calcinosis.casework import Origin, assess_and_record
 from calcinosis.engine.results import Assessment
 from calcinosis.errors import InputError, NotFoundError, StoreError
+from calcinosis.limits import Limits
+from calcinosis.server.security import is_loopback
+from calcinosis.server.state import RETRY_AFTER_S, AppState, StateDep
 from calcinosis.store.base import assessment_in
 from calcinosis.web import choices
 from calcinosis.web.demo import find_demo, load_demo_patients
@@ -34,7 +35,6 @@ from calcinosis.web.form import FormState, blank_state, read_form
 from calcinosis.web.pdf import plan_pdf
 from calcinosis.web.present import alerts_for, caution_groups, study_rows
 from calcinosis.web.render import SECURITY_HEADERS, page
-from calcinosis.web.service import assess_raw
 
 router = APIRouter(include_in_schema=False)
 
@@ -62,6 +62,23 @@ NO_ASSESSMENT = (
     "through POST /assess for this patient id; CDS Hooks calls record the cards they returned, not the "
     "assessment."
 )
+
+
+WEB_CLIENT = "web-pages"  # the caller the audit names for assessments made on these pages
+
+
+async def assess_raw(raw: bytes, state: AppState, service: str = "web-assess") -> Assessment:
+    """Native case JSON or FHIR (bytes) -> Assessment, recorded in the audit trail like any other
+    (:func:`calcinosis.casework.assess_and_record`). Raises InputError for input that cannot be used."""
+    done = await assess_and_record(
+        raw,
+        pack=state.pack,
+        store=state.store,
+        runner=state.threads,
+        origin=Origin("rest", service, caller_client=WEB_CLIENT),
+        limits=Limits.of(state.settings),
+    )
+    return done.assessment
 
 
 def _now() -> str:

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from calcinosis.api.deps import StateDep
 from calcinosis.api.schemas import PackPublic, SourcePublic, TherapyPublic, TherapySummaryPublic
 from calcinosis.engine.rank import evidence_of
 from calcinosis.errors import NotFoundError
+from calcinosis.server.state import StateDep
 
 router = APIRouter(tags=["knowledge"])
 

@@ -15,10 +15,10 @@ from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
 from calcinosis.api.body import json_body, validated
-from calcinosis.api.deps import CallerDep, StateDep, base_url
 from calcinosis.cdshooks import attributes, discovery, feedback, services
 from calcinosis.cdshooks.models import FeedbackRequest, HookRequest
 from calcinosis.limits import Limits
+from calcinosis.server.state import CallerDep, StateDep, base_url
 
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
 

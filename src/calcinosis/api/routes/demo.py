@@ -9,8 +9,8 @@ import anyio
 import orjson
 from fastapi import APIRouter, Path
 
-from calcinosis.api.deps import StateDep
 from calcinosis.errors import NotFoundError
+from calcinosis.server.state import StateDep
 
 router = APIRouter(prefix="/demo", tags=["demo"])
 

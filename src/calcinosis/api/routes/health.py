@@ -7,9 +7,9 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from calcinosis import __version__
-from calcinosis.api.deps import StateDep
 from calcinosis.api.schemas import HealthPublic
 from calcinosis.errors import StoreError
+from calcinosis.server.state import StateDep
 
 router = APIRouter(tags=["service"])
 

@@ -21,11 +21,11 @@ from typing import Any
 
 import jwt
 
-from calcinosis.cdshooks.jwks import KeyRing
 from calcinosis.errors import AuthError
+from calcinosis.server.jwks import KeyRing
 from calcinosis.settings import Settings
 
-log = logging.getLogger("calcinosis.cdshooks.security")
+log = logging.getLogger("calcinosis.server.security")
 
 ALLOWED_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}

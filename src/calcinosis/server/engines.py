@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from calcinosis.cdshooks.worker import HEADER, READY
+from calcinosis.server.worker import HEADER, READY
 
 log = logging.getLogger("calcinosis.engine")
 
@@ -38,14 +38,19 @@ class EngineBusy(TimeoutError):
     """No engine was free before the deadline."""
 
 
-def warm() -> None:
-    """Load what every call needs once (in an engine process at start, or in the server)."""
-    from calcinosis.cdshooks.compute import records_calcinosis  # noqa: F401 - import the whole path once
+def warm(preload: tuple[str, ...] = ()) -> None:
+    """Load what every call needs once (in an engine process at start, or in the server): the pack, the
+    vocabularies, the engine and the modules the calls will run (``preload``, named by the server's user)."""
+    import importlib
+
+    from calcinosis.casework import assess_data  # noqa: F401 - reader and engine, imported once
     from calcinosis.pack.loader import load_pack_cached
     from calcinosis.patient.codes import load_vocabulary
 
     load_pack_cached()
     load_vocabulary()
+    for name in preload:
+        importlib.import_module(name)
 
 
 class Runner(Protocol):
@@ -108,12 +113,13 @@ class _Engine:
         self.proc = proc
 
     @classmethod
-    async def spawn(cls) -> _Engine:
+    async def spawn(cls, preload: tuple[str, ...] = ()) -> _Engine:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "calcinosis.cdshooks.worker",
+            "calcinosis.server.worker",
             str(os.getpid()),
+            *preload,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )
@@ -156,9 +162,10 @@ class _Engine:
 class ProcessRunner:
     in_process = False
 
-    def __init__(self, size: int, fallback: ThreadRunner) -> None:
+    def __init__(self, size: int, fallback: ThreadRunner, preload: tuple[str, ...] = ()) -> None:
         self.size = size
         self._fallback = fallback
+        self._preload = preload
         self._idle: asyncio.Queue[_Engine] = asyncio.Queue()
         self._engines: set[_Engine] = set()
         self._starting: set[asyncio.Task[None]] = set()
@@ -166,7 +173,9 @@ class ProcessRunner:
         self.replaced = 0
 
     async def start(self) -> ProcessRunner:
-        engines = await asyncio.gather(*(_Engine.spawn() for _ in range(self.size)), return_exceptions=True)
+        engines = await asyncio.gather(
+            *(_Engine.spawn(self._preload) for _ in range(self.size)), return_exceptions=True
+        )
         failed = [e for e in engines if isinstance(e, BaseException)]
         for engine in engines:
             if isinstance(engine, _Engine):
@@ -192,7 +201,7 @@ class ProcessRunner:
         delay = 0.5
         while not self._closed:
             try:
-                engine = await _Engine.spawn()
+                engine = await _Engine.spawn(self._preload)
             except Exception as exc:
                 log.error("engine process did not start (%s); trying again", type(exc).__name__)
                 await asyncio.sleep(delay)
@@ -249,8 +258,9 @@ class ProcessRunner:
 FALLBACK_THREADS = 1  # calls run in threads while an engine process is replaced (left-over work included)
 
 
-async def start_runner(processes: int, threads: ThreadRunner) -> Runner:
-    """The engine runner for CDS Hooks calls: ``processes`` engine processes, or ``threads`` when 0."""
+async def start_runner(processes: int, threads: ThreadRunner, preload: tuple[str, ...] = ()) -> Runner:
+    """The engine runner: ``processes`` engine processes (each importing ``preload`` at start), or
+    ``threads`` when 0."""
     if processes <= 0:
         return threads
-    return await ProcessRunner(processes, ThreadRunner(FALLBACK_THREADS)).start()
+    return await ProcessRunner(processes, ThreadRunner(FALLBACK_THREADS), preload).start()

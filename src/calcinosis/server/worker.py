@@ -1,6 +1,6 @@
-"""One engine process: ``python -m calcinosis.cdshooks.worker PARENT_PID``.
+"""One engine process: ``python -m calcinosis.server.worker PARENT_PID [MODULE ...]``.
 
-It loads the pack and vocabularies once, says it is ready, then runs the calls its parent sends, one at a
+It loads the pack, the vocabularies and the named modules once, says it is ready, then runs the calls its parent sends, one at a
 time, over its standard input and output: each message is a 4-byte big-endian length and a pickle
 (``(function, args)`` in; ``("ok", value)`` or ``("err", exception)`` out). Only the parent writes to it.
 
@@ -71,10 +71,10 @@ def _answer(fn: Any, args: tuple[Any, ...]) -> bytes:
         )
 
 
-def serve(inp: BinaryIO, out: BinaryIO) -> None:
-    from calcinosis.cdshooks.pool import warm
+def serve(inp: BinaryIO, out: BinaryIO, preload: tuple[str, ...] = ()) -> None:
+    from calcinosis.server.engines import warm
 
-    warm()
+    warm(preload)
     write_message(out, READY)
     while (message := read_message(inp)) is not None:
         fn, args = pickle.loads(message)  # noqa: S301 - written by our parent process only
@@ -87,7 +87,7 @@ def main() -> None:
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # stray prints go to the log, never into the message stream
     sys.stdout = sys.stderr
-    serve(sys.stdin.buffer, out)
+    serve(sys.stdin.buffer, out, tuple(sys.argv[2:]))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import orjson
 from jwt import PyJWK
 from jwt.exceptions import PyJWKError
 
-log = logging.getLogger("calcinosis.cdshooks.jwks")
+log = logging.getLogger("calcinosis.server.jwks")
 
 ASYMMETRIC_KTY = frozenset({"RSA", "EC", "OKP"})
 
