@@ -259,6 +259,7 @@ def test_resource_type_without_a_file_is_an_error_unless_allowed(
 
     result = screen(export, tmp_path / "out", engine, allow_missing=frozenset({"Procedure"}))
 
+    assert "Procedure" not in result.counts.resources_by_type
     for said in issue_messages(tmp_path / "out").values():
         assert "Procedure export missing: procedures not read" in said
 
