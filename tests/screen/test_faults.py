@@ -101,6 +101,7 @@ def test_truncated_gzip_is_read_up_to_the_damage_and_set_aside_as_a_file(
 
     result = screen(export, tmp_path / "out", engine)
 
+    assert result.figures.engine == engine
     assert result.counts.resources_by_type["Observation"] == complete
     found = records(tmp_path / "out")
     damaged = [r for r in found if r["reason"] == "damaged-file"]
