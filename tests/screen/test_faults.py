@@ -298,3 +298,28 @@ def test_cli_exits_1_and_counts_the_damaged_file_when_a_gzip_is_truncated(
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     assert r.returncode == EXIT_QUARANTINED, r.stderr
     assert "1 damaged-file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_gzip_forms_python_reads_are_read_whole_without_a_fault(
+    engine: str, clean_export: Path, clean_run: ScreenResult, tmp_path: Path
+) -> None:
+    """Zero padding after the stream, several members, an empty .gz: DuckDB refuses the first and the
+    last as they are; the screen reads a copy and reports nothing."""
+    export = copy(clean_export, tmp_path / "export")
+    raw = (export / "Observation.ndjson").read_bytes()
+    (export / "Observation.ndjson").unlink()
+    half = raw.index(b"\n", len(raw) // 2) + 1
+    members = gzip.compress(raw[:half], mtime=0) + gzip.compress(raw[half:], mtime=0)
+    (export / "Observation.ndjson.gz").write_bytes(members + b"\0" * 512)
+    rename_in_manifest(export, "Observation.ndjson", "Observation.ndjson.gz")
+    (export / "Procedure.ndjson").unlink()
+    (export / "Procedure.ndjson.gz").write_bytes(b"")
+    rename_in_manifest(export, "Procedure.ndjson", "Procedure.ndjson.gz")
+
+    result = screen(export, tmp_path / "out", engine)
+
+    assert records(tmp_path / "out") == [] and result.exit_code == EXIT_OK
+    clean = dict(clean_run.counts.resources_by_type)
+    clean.pop("Procedure", None)
+    assert result.counts.resources_by_type == clean
+    assert result.incomplete == 0

@@ -67,15 +67,23 @@ def _is_gzip(path: Path) -> bool:
     return path.name.endswith(".gz")
 
 
-def _inflate(handle: IO[bytes]) -> Iterator[bytes]:
+def _inflate(handle: IO[bytes], notes: set[str]) -> Iterator[bytes]:
     """The decompressed bytes of a gzip file (one or more members), in chunks; raises _Damage where the
-    stream breaks off, after yielding everything before it."""
+    stream breaks off, after yielding everything before it. Zero bytes after a member are padding, as for
+    Python's gzip module (DuckDB refuses them: ``notes`` gets "padded" so that the engine reads a copy)."""
     inflater = zlib.decompressobj(wbits=_GZIP_WBITS)
     members = 0  # members read to their end
     fed = False  # the current member has been given data
     while raw := handle.read(_READ):
         data = raw
         while data:
+            if members and not fed:
+                stripped = data.lstrip(b"\0")
+                if len(stripped) < len(data):
+                    notes.add("padded")
+                data = stripped
+                if not data:
+                    break
             fed = True
             before = inflater.copy()
             try:
@@ -123,16 +131,22 @@ def _gzip_error(exc: zlib.error, first_member: bool) -> _Damage:
     return _Damage(f"corrupt gzip data ({message})")
 
 
-def _chunks(path: Path) -> Iterator[bytes]:
-    """The file's content (decompressed for .gz) in chunks; raises _Damage where it stops being readable."""
+def _chunks(path: Path, notes: set[str] | None = None) -> Iterator[bytes]:
+    """The file's content (decompressed for .gz) in chunks; raises _Damage where it stops being readable.
+
+    ``notes`` gets "padded" for a .gz with zero padding and "empty" for a file of no bytes (engines read
+    neither as they are)."""
+    notes = set() if notes is None else notes
     try:
         handle = path.open("rb")
     except OSError as exc:
         raise _Damage(f"cannot be opened: {exc.strerror or exc}", unusable=True) from exc
     with handle:
         try:
-            if _is_gzip(path):
-                yield from _inflate(handle)
+            if _is_gzip(path) and path.stat().st_size == 0:
+                notes.add("empty")
+            elif _is_gzip(path):
+                yield from _inflate(handle, notes)
             else:
                 while chunk := handle.read(_READ):
                     yield chunk
@@ -146,8 +160,9 @@ def _inspect(path: Path) -> tuple[bool, _Damage | None]:
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     run = 0  # bytes since the last newline
     sound = True
+    notes: set[str] = set()
     try:
-        for chunk in _chunks(path):
+        for chunk in _chunks(path, notes):
             if not sound:
                 continue
             first = chunk.find(b"\n")
@@ -168,7 +183,7 @@ def _inspect(path: Path) -> tuple[bool, _Damage | None]:
         return False, None
     except _Damage as damage:
         return False, damage if damage.unusable else None
-    return sound, None
+    return sound and not notes, None
 
 
 class _Copy:
