@@ -190,6 +190,7 @@ def run_screen(options: ScreenOptions) -> ScreenResult:
         )
         with backend_class(settings) as backend, QuarantineWriter(options.out_dir) as quarantine:
             with status(f"reading {export.root} with {backend_class.name}", options.progress):
+                check_started = time.perf_counter()
                 checked = check_export(export, Path(work), quarantine.add, threads)
                 for fault in checked.faults:
                     quarantine.add(BadLine(fault.file, fault.reason, None, fault.detail))
@@ -231,8 +232,8 @@ def run_screen(options: ScreenOptions) -> ScreenResult:
             files_read=[str(p) for p in export.all_files],
             files_not_read=[str(p) for p in export.not_read],
             workers=workers,
-            check_seconds=inspected - started,
-            scan_seconds=scanned - inspected,
+            check_seconds=inspected - check_started,
+            scan_seconds=scanned - started - (inspected - check_started),
             assess_seconds=assessed - scanned,
             pack=f"{pack.meta.id} {pack.meta.version} ({pack.short_hash})",
             files_set_aside=[(f.file, f.resource_type, f.reason.value, f.detail) for f in checked.faults],
