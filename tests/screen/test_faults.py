@@ -323,3 +323,10 @@ def test_gzip_forms_python_reads_are_read_whole_without_a_fault(
     clean.pop("Procedure", None)
     assert result.counts.resources_by_type == clean
     assert result.incomplete == 0
+
+
+def test_every_type_read_says_what_is_lost_when_it_is_missing() -> None:
+    from calcinosis.screen.ndjson import RESOURCE_TYPES
+    from calcinosis.screen.pipeline import NOT_READ
+
+    assert set(NOT_READ) == set(RESOURCE_TYPES)

@@ -90,7 +90,13 @@ def test_cli_exits_0_when_nothing_was_set_aside(tmp_path: Path) -> None:
         '{"resourceType":"Condition","id":"c","code":{"text":"Calcinosis cutis"},'
         '"subject":{"reference":"Patient/a"}}\n'
     )
-    for rtype in ("Observation", "MedicationRequest", "MedicationStatement", "Procedure"):
+    for rtype in (
+        "Observation",
+        "MedicationRequest",
+        "MedicationStatement",
+        "MedicationAdministration",
+        "Procedure",
+    ):
         (export / f"{rtype}.ndjson").write_text("")
     r = cli("screen", str(export), "--out", str(tmp_path / "out"))
     assert r.returncode == EXIT_OK, r.stderr
@@ -216,7 +222,9 @@ def test_a_duplicated_line_reaches_the_reader_twice_when_exported_twice(tmp_path
     (export / "Patient.ndjson").write_text(patient + patient)
     condition = '{"resourceType":"Condition","id":"c","code":{"text":"CKD"},"subject":{"reference":"Patient/twice"}}\n'
     (export / "Condition.ndjson").write_text(condition + condition)
-    allowed = frozenset({"Observation", "MedicationRequest", "MedicationStatement", "Procedure"})
+    allowed = frozenset(
+        {"Observation", "MedicationRequest", "MedicationStatement", "MedicationAdministration", "Procedure"}
+    )
     result = run_screen(ScreenOptions(export, tmp_path / "out", progress=False, allow_missing=allowed))
     assert result.counts.resources_by_type == {"Condition": 2, "Patient": 2}
     assert result.not_assessable == 1
@@ -258,7 +266,13 @@ def test_cli_sets_an_unreadable_file_aside_instead_of_stopping(tmp_path: Path) -
     )
     others = [
         a
-        for t in ("Observation", "MedicationRequest", "MedicationStatement", "Procedure")
+        for t in (
+            "Observation",
+            "MedicationRequest",
+            "MedicationStatement",
+            "MedicationAdministration",
+            "Procedure",
+        )
         for a in ("--allow-missing", t)
     ]
     r = cli("screen", str(export), "--out", str(tmp_path / "out"), *others)

@@ -50,6 +50,7 @@ NOT_READ: dict[str, str] = {
     "Observation": "labs and other observations",
     "MedicationRequest": "medication orders",
     "MedicationStatement": "medication statements",
+    "MedicationAdministration": "medication administrations",
     "Procedure": "procedures",
 }
 
