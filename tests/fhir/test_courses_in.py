@@ -460,3 +460,19 @@ def test_observations_that_are_not_measurements_keep_their_old_meaning() -> None
     skin = obs("o1", "Skin ulceration", valueString="2 cm ulcer over the elbow")
     case, _ = read(skin)
     assert case.measurements == () and case.lesions[0].site == "right index finger"
+
+
+@pytest.mark.parametrize(
+    ("severity", "expected"),
+    [
+        ({"text": "Severe"}, "severe"),
+        ({"text": "Life-threatening"}, "life-threatening"),
+        ({"text": "grade 2"}, None),
+    ],
+)
+def test_adverse_event_severity_is_read_from_text_when_not_coded(
+    severity: dict[str, Any], expected: str | None
+) -> None:
+    ae = adverse_event("ae1", "Nausea", "MedicationStatement/ms1", severity=severity)
+    case, _ = read(statement("ms1", "Colchicine", **period("2026-01-01")), ae)
+    assert case.courses[0].adverse_events[0].severity == expected

@@ -19,7 +19,7 @@ on the event's date when there are several). One that names no course is reporte
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from calcinosis.fhir.bundle import Entry
 from calcinosis.fhir.canonical import CS_ITEM, CS_STOP_REASON, url
@@ -33,7 +33,8 @@ ENDED = frozenset({"completed", "stopped"})
 SEVERITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
 SERIOUSNESS_SYSTEM = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
 LIFE_THREATENING = "SeriousIsLifeThreatening"
-SEVERITIES = ("mild", "moderate", "severe")
+Severity = Literal["mild", "moderate", "severe", "life-threatening"]
+SEVERITIES: tuple[Severity, ...] = ("mild", "moderate", "severe")
 AE_READ = frozenset(
     {"actuality", "event", "date", "detected", "recordedDate", "severity", "seriousness", "suspectEntity"}
 )
@@ -268,13 +269,14 @@ def _product_text(ctx: Context, target: dict[str, Any], holder: Entry) -> str:
     return concept_text(med.get("code")) or "" if med else ""
 
 
-def _severity(r: dict[str, Any]) -> Any:
+def _severity(r: dict[str, Any]) -> Severity | None:
     for c in codings(r.get("seriousness")):
         if c.system == SERIOUSNESS_SYSTEM and c.code == LIFE_THREATENING:
             return "life-threatening"
     for c in codings(r.get("severity")):
-        if c.system == SEVERITY_SYSTEM and c.code.lower() in SEVERITIES:
-            return c.code.lower()
+        level = next((s for s in SEVERITIES if s == c.code.lower()), None)
+        if c.system == SEVERITY_SYSTEM and level is not None:
+            return level
     words = " ".join(
         filter(None, [concept_text(r.get("seriousness")), concept_text(r.get("severity"))])
     ).lower()
