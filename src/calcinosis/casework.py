@@ -24,7 +24,7 @@ import datetime as dt
 import functools
 import hashlib
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
@@ -110,9 +110,12 @@ def assess_data(
     *,
     as_of: dt.date | None = None,
     unreadable: str = UNREADABLE_INPUT,
+    issues: Sequence[InputIssue] = (),
 ) -> Assessed:
-    case, issues = read(data, as_of=as_of, unreadable=unreadable)
-    return Assessed(case, assess(case, pack, issues=issues, as_of=as_of))
+    """Parsed JSON → Assessed. ``issues`` are input issues found outside the data itself (e.g. the parts
+    of a bulk export that could not be read), shown after the reader's own."""
+    case, found = read(data, as_of=as_of, unreadable=unreadable)
+    return Assessed(case, assess(case, pack, issues=[*found, *issues], as_of=as_of))
 
 
 def assess_bytes(

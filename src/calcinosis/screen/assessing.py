@@ -17,6 +17,7 @@ from calcinosis.casework import assess_data
 from calcinosis.engine import Assessment, Stance, WorkupStatus
 from calcinosis.errors import InputError
 from calcinosis.pack import KnowledgePack
+from calcinosis.patient.models import InputIssue
 from calcinosis.screen.ndjson import bundle_from_lines
 
 
@@ -74,12 +75,18 @@ def summary_row(patient_id: str, a: Assessment, resources: int) -> tuple[dict[st
 
 
 def assess_patient(
-    patient_id: str, resources: tuple[bytes, ...], pack: KnowledgePack, as_of: dt.date | None
+    patient_id: str,
+    resources: tuple[bytes, ...],
+    pack: KnowledgePack,
+    as_of: dt.date | None,
+    export_issues: tuple[InputIssue, ...] = (),
 ) -> PatientResult:
-    """Read and assess one patient; input errors become a set-aside result, other errors propagate."""
+    """Read and assess one patient; input errors become a set-aside result, other errors propagate.
+
+    ``export_issues`` (parts of the export not read) are added to the patient's own input issues."""
     bundle = bundle_from_lines(resources)
     try:
-        assessment = assess_data(orjson.loads(bundle), pack, as_of=as_of).assessment
+        assessment = assess_data(orjson.loads(bundle), pack, as_of=as_of, issues=export_issues).assessment
     except InputError as exc:
         return PatientResult(patient_id=patient_id, error=str(exc), bundle=bundle)
     # The same JSON as `calcinosis assess --format json` (by meaning); pydantic's own serializer is ~3x faster.
