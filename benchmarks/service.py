@@ -7,6 +7,10 @@ verification with a warm key cache. Targets (docs/cds-hooks.md): patient-view p9
 >= 150 requests/s on 2 cores, JWT verification <= 2 ms.
 
     python benchmarks/service.py [--requests 2000] [--concurrency 4] [--workers 1] [--engine-processes 2]
+                                 [--before SRC]
+
+``--before SRC`` also serves the same load from another source tree (e.g. ``git archive main src | tar -x
+-C /tmp/before``), so that before and after are measured in one run on one machine.
 """
 
 from __future__ import annotations
@@ -134,10 +138,14 @@ def free_port() -> int:
         return port
 
 
-def start_server(workdir: Path, workers: int, engines: int) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    workdir: Path, workers: int, engines: int, source: Path | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CALCINOSIS_")}
     env["CALCINOSIS_DATA_DIR"] = str(workdir)
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
     cmd = [sys.executable, "-m", "calcinosis", "serve", "--port", str(port), "--log-level", "warning"]
     if workers > 1:
         cmd += ["--workers", str(workers)]
@@ -286,15 +294,10 @@ def jwt_verify_us(alg: str, samples: int = 1000) -> tuple[float, float]:
     return statistics.median(times), statistics.quantiles(times, n=100)[94]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=1, help="server processes")
-    parser.add_argument("--engine-processes", type=int, default=2, help="assessment processes (0: threads)")
-    args = parser.parse_args()
+def measure(args: argparse.Namespace, source: Path | None = None) -> tuple[Run, Run, Run]:
+    """Discovery, a repeated patient and distinct patients against one server."""
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_server(Path(tmp), args.workers, args.engine_processes)
+        proc, url = start_server(Path(tmp), args.workers, args.engine_processes, source)
         try:
             path = "/cds-services/calcinosis-patient-view"
             trivial = asyncio.run(
@@ -334,6 +337,19 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+    return trivial, hook, fresh
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
+    parser.add_argument("--engine-processes", type=int, default=2, help="assessment processes (0: threads)")
+    parser.add_argument("--before", type=Path, help="another source tree to serve the same load from")
+    args = parser.parse_args()
+    before = measure(args, args.before) if args.before is not None else None
+    trivial, hook, fresh = measure(args)
     print(
         f"loopback, {args.requests} requests per endpoint, concurrency {args.concurrency}, "
         f"{args.workers} server process(es), {args.engine_processes} engine process(es), {os.cpu_count()} CPUs"
@@ -357,6 +373,15 @@ def main() -> None:
             f">= 150 req/s {'met' if run.rps >= 150 else 'NOT met'}"
         )
     print(f"target JWT <= 2 ms: {'met' if worst <= 2000 else 'NOT met'} (worst p95 {worst:.0f} us)")
+    if before is not None:
+        print(f"before ({args.before}), same load, measured first:")
+        for run in before:
+            print("  " + run.line())
+        print(
+            f"distinct patients: {fresh.rps:.1f} req/s now vs {before[2].rps:.1f} before "
+            f"({fresh.rps / before[2].rps:.2f}x); server p95 {pct(fresh.server_ms)[1]:.1f} vs "
+            f"{pct(before[2].server_ms)[1]:.1f} ms"
+        )
 
 
 if __name__ == "__main__":

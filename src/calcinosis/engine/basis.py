@@ -40,13 +40,27 @@ def _make_citation(pack: KnowledgePack, ref: SourceRef) -> Citation:
     )
 
 
+# cite_all of a tuple (the pack's own source lists): kept with the tuple itself, so that its id cannot be
+# reused while the entry lives; bounded, as a tuple built for one call would otherwise stay.
+_CITE_ALL: dict[int, tuple[tuple[SourceRef, ...], str, tuple[Citation, ...]]] = {}
+_CITE_ALL_MAX = 8192
+
+
 def cite_all(pack: KnowledgePack, refs: Iterable[SourceRef]) -> tuple[Citation, ...]:
+    """The citations of ``refs``, one per source and section, in order of first mention."""
+    if isinstance(refs, tuple):
+        hit = _CITE_ALL.get(id(refs))
+        if hit is not None and hit[0] is refs and hit[1] == pack.content_hash:
+            return hit[2]
     seen: dict[tuple[str, str | None], Citation] = {}
     for ref in refs:
         key = (ref.source, ref.section)
         if key not in seen:
             seen[key] = cite(pack, ref)
-    return tuple(seen.values())
+    out = tuple(seen.values())
+    if isinstance(refs, tuple) and len(_CITE_ALL) < _CITE_ALL_MAX:
+        _CITE_ALL[id(refs)] = (refs, pack.content_hash, out)
+    return out
 
 
 def make_basis(
