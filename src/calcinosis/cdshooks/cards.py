@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 from calcinosis.cdshooks import detail as md
 from calcinosis.cdshooks.models import Card, Coding, Link, Source, prune
-from calcinosis.engine.results import Alert, Assessment, KnowledgeInfo, Stance, TherapyOption
-from calcinosis.pack.models import SubtypeCode
+from calcinosis.engine.results import Alert, Assessment, KnowledgeInfo, Stance, TherapyOption, WorkupStatus
+from calcinosis.pack.models import AlertSeverity, SubtypeCode
 from calcinosis.smart.context import app_context_value
 from calcinosis.store.records import IssuedCard
 
@@ -36,6 +36,14 @@ OVERRIDE_REASONS = (
 OPTION_CARDS = 3
 
 Indicator = Literal["info", "warning", "critical"]
+# The card indicator (CDS Hooks' vocabulary) for an alert of each severity; only warning and critical
+# alerts become cards of their own.
+INDICATOR: dict[AlertSeverity, Indicator] = {
+    AlertSeverity.CRITICAL: "critical",
+    AlertSeverity.WARNING: "warning",
+    AlertSeverity.INFO: "info",
+}
+CARD_ALERTS = frozenset({AlertSeverity.CRITICAL, AlertSeverity.WARNING})
 
 
 @dataclass(frozen=True)
@@ -178,7 +186,14 @@ def alert_card(alert: Alert, a: Assessment, cs: CardSettings) -> Card:
     ext = {EXT_BASIS: {"rules": list(alert.basis.rules), "therapies": list(alert.therapies)}}
     about = {"alert": alert.id}
     return _card(
-        md.first_sentence(alert.text), alert.severity, body, a, cs, ("alert", "Safety alert"), ext, about
+        md.first_sentence(alert.text),
+        INDICATOR[alert.severity],
+        body,
+        a,
+        cs,
+        ("alert", "Safety alert"),
+        ext,
+        about,
     )
 
 
@@ -188,7 +203,7 @@ def subtype_card(a: Assessment, cs: CardSettings) -> Card:
     summary = f"Calcinosis cutis: {call.name} ({call.confidence} confidence)"
     if critical:
         summary = f"Suspected calciphylaxis: {call.name} ({call.confidence} confidence)"
-    missing = [w for w in a.workup if w.status.value == "missing"]
+    missing = [w for w in a.workup if w.status is WorkupStatus.MISSING]
     if missing:
         summary += f"; {len(missing)} work-up item{'s' if len(missing) != 1 else ''} missing"
     reasons = [f"- {md.esc(r.text)}" for r in call.reasons]
@@ -280,7 +295,7 @@ def patient_view_cards(a: Assessment, cs: CardSettings, *, has_calcinosis: bool)
     when the record holds calcinosis (a lesion, or a calcinosis or calciphylaxis diagnosis)."""
     out = Issued()
     for alert in a.alerts:
-        if alert.severity != "info":
+        if alert.severity in CARD_ALERTS:
             out.add(alert_card(alert, a, cs), f"alert:{alert.id}", None)
     if has_calcinosis and a.calcinosis.recorded:
         out.add(subtype_card(a, cs), f"subtype:{a.subtype.variant or a.subtype.code.value}", None)

@@ -10,7 +10,14 @@ import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
-from calcinosis.engine.results import Assessment, Citation, FactUsed, KnowledgeInfo, TherapyOption
+from calcinosis.engine.results import (
+    Assessment,
+    Citation,
+    FactUsed,
+    KnowledgeInfo,
+    TherapyOption,
+    WorkupStatus,
+)
 
 # What could turn chart text into markup: emphasis, code, links and images ([...]), HTML (<...>), headings,
 # tables and strikethrough. Other punctuation is left alone so the text stays readable where shown raw.
@@ -75,7 +82,7 @@ def fact_lines(
 
 def missing_lines(assessment: Assessment, unavailable: Sequence[str] = ()) -> list[str]:
     items = [
-        f"{esc(w.name)} (work-up not yet done)" for w in assessment.workup if w.status.value == "missing"
+        f"{esc(w.name)} (work-up not yet done)" for w in assessment.workup if w.status is WorkupStatus.MISSING
     ]
     items += [f"{esc(k)}: not available from the EHR for this call" for k in unavailable]
     items += [

@@ -15,9 +15,11 @@ from typing import Any
 
 from calcinosis.cdshooks import detail as md
 from calcinosis.cdshooks.cards import (
+    CARD_ALERTS,
     EXT_BASIS,
     EXT_GRADE,
     EXT_KNOWLEDGE,
+    INDICATOR,
     CardSettings,
     Indicator,
     Issued,
@@ -30,7 +32,7 @@ from calcinosis.cdshooks.cards import (
 from calcinosis.cdshooks.models import Action, Card, Suggestion, prune
 from calcinosis.engine.results import Alert, Assessment, CautionOut, Stance, TherapyOption
 from calcinosis.pack.knowledge import KnowledgePack
-from calcinosis.pack.models import SubtypeCode
+from calcinosis.pack.models import AlertSeverity, CautionSeverity, SubtypeCode
 from calcinosis.patient.codes import load_vocabulary
 
 ORDER_TYPES = frozenset({"MedicationRequest", "MedicationOrder", "MedicationStatement"})
@@ -77,7 +79,8 @@ class Conflict:
         return [
             x
             for x in self.option.cautions
-            if x.patient_specific and x.severity in ("contraindication", "warning")
+            if x.patient_specific
+            and x.severity in (CautionSeverity.CONTRAINDICATION, CautionSeverity.WARNING)
         ]
 
     @property
@@ -131,9 +134,9 @@ def _order_for(option: TherapyOption, drafts: list[dict[str, Any]]) -> dict[str,
 
 
 def _indicator(c: Conflict, with_: Assessment) -> Indicator:
-    if any(a.severity == "critical" for a in c.alerts):
+    if any(a.severity is AlertSeverity.CRITICAL for a in c.alerts):
         return "critical"
-    if any(x.severity == "contraindication" for x in c.cautions):
+    if any(x.severity is CautionSeverity.CONTRAINDICATION for x in c.cautions):
         return "critical"
     if (
         c.option is not None
@@ -216,7 +219,7 @@ def _alert_card(alert: Alert, with_: Assessment, cs: CardSettings) -> Card:
         uuid=str(uuid.uuid4()),
         summary=md.fit_summary(f"Draft order: {md.first_sentence(alert.text)}"),
         detail=body,
-        indicator=alert.severity,
+        indicator=INDICATOR[alert.severity],
         source=source(with_.knowledge, cs, "order-conflict", "Draft order conflict"),
         overrideReasons=override_reasons(),
         links=links(cs),
@@ -236,9 +239,9 @@ def order_cards(
     for alert in with_.alerts:
         tied = [t for t in alert.therapies if t in conflicts]
         for t in tied:
-            if alert.severity != "info":
+            if alert.severity in CARD_ALERTS:
                 conflicts[t].alerts.append(alert)
-        if not tied and alert.id not in before and alert.severity != "info":
+        if not tied and alert.id not in before and alert.severity in CARD_ALERTS:
             untied.append(alert)
     for c in conflicts.values():
         if c.conflicting:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from calcinosis.engine.alerts import SEVERITY_ORDER, fire_alerts
+from calcinosis.engine.alerts import fire_alerts
 from calcinosis.engine.classify import classify
 from calcinosis.engine.context import patient_context, risk_profile
 from calcinosis.engine.facts import build_view
@@ -71,7 +71,7 @@ def assess(
     workup = plan_workup(view, call, pack, calcinosis=recorded, present=present)
     alerts, lowered = fire_alerts(view, pack)
     medication_safety, label_alerts = medication_labels(view, pack)
-    alerts = tuple(sorted((*alerts, *label_alerts), key=lambda al: SEVERITY_ORDER[al.severity]))
+    alerts = tuple(sorted((*alerts, *label_alerts), key=lambda al: al.severity.rank))
     courses = course_responses(case, pack, as_of=view.as_of) if case.courses else ()
     therapies = rank_therapies(view, call, pack, lowered, courses) if recorded else ()
     used_ids: set[str] = set(diff.calcinosis.facts)

@@ -7,9 +7,10 @@ from calcinosis.engine.facts import Fact, FactView
 from calcinosis.engine.predicates import evaluate
 from calcinosis.engine.results import Alert, Stance
 from calcinosis.pack.knowledge import KnowledgePack
+from calcinosis.pack.models import AlertSeverity
 
-SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
-STANCE_FOR = {"critical": Stance.AVOID, "warning": Stance.USE_WITH_CAUTION}
+# The stance an alert naming a therapy imposes on it (an info alert imposes none).
+STANCE_FOR = {AlertSeverity.CRITICAL: Stance.AVOID, AlertSeverity.WARNING: Stance.USE_WITH_CAUTION}
 
 
 def fire_alerts(
@@ -46,5 +47,5 @@ def fire_alerts(
             for tid in alert.against:
                 if tid not in lowered or stance is Stance.AVOID:
                     lowered[tid] = (stance, f"Alert ({alert.severity}): {alert.text}")
-    alerts.sort(key=lambda a: SEVERITY_ORDER[a.severity])
+    alerts.sort(key=lambda a: a.severity.rank)
     return tuple(alerts), lowered

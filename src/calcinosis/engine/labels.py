@@ -29,12 +29,8 @@ CONTEXT_WORDS = {
     LabelContext.CHILD: "a child",
     LabelContext.SEVERE_RENAL_IMPAIRMENT: "severe renal impairment",
 }
-SEVERITY_RANK = {
-    LabelSeverity.INFO: 0,
-    LabelSeverity.CAUTION: 1,
-    LabelSeverity.AVOID: 2,
-    LabelSeverity.CONTRAINDICATION: 3,
-}
+# How much a statement weighs (info 0 … contraindication 3): the reverse of the severity's one order.
+SEVERITY_RANK = {s: len(LabelSeverity) - 1 - s.rank for s in LabelSeverity}
 
 
 @dataclass(frozen=True)
@@ -72,10 +68,10 @@ def _fact(drug: DrugLabel, st: LabelStatement, pack: KnowledgePack, context: Lab
     if st.condition:
         text += f" (applies only when: {st.condition})"
     return LabelFactOut(
-        context=context.value,
+        context=context,
         drug=drug.name,
         status="recorded",
-        severity=st.severity.value,
+        severity=st.severity,
         text=text,
         label=st.label_desc,
         verified=st.verified,
@@ -98,9 +94,7 @@ def _drug_reading(
             )
             if not statements:
                 facts.append(
-                    LabelFactOut(
-                        context=context.value, drug=drug.name, status="not-recorded", text=NOT_RECORDED
-                    )
+                    LabelFactOut(context=context, drug=drug.name, status="not-recorded", text=NOT_RECORDED)
                 )
                 worst.setdefault(context, []).append(-1)
                 continue
@@ -127,13 +121,11 @@ def therapy_labels(therapy_id: str, view: FactView, pack: KnowledgePack) -> Labe
         return LabelReading((), None, None)
     book = pack.labels
     if not book.is_drug(therapy_id):
-        plain = tuple(LabelFactOut(context=c.value, status="not-a-drug", text=NOT_A_DRUG) for c in contexts)
+        plain = tuple(LabelFactOut(context=c, status="not-a-drug", text=NOT_A_DRUG) for c in contexts)
         return LabelReading(plain, None, None)
     drugs = book.for_therapy(therapy_id)
     if not drugs:
-        unknown = tuple(
-            LabelFactOut(context=c.value, status="not-recorded", text=NOT_RECORDED) for c in contexts
-        )
+        unknown = tuple(LabelFactOut(context=c, status="not-recorded", text=NOT_RECORDED) for c in contexts)
         return LabelReading(unknown, None, None)
     facts, applied, worst = _drug_reading(drugs, view, pack, contexts)
     # A class of agents is as usable as its least restricted agent; an unknown agent does not lower it.
@@ -171,9 +163,7 @@ def medication_labels(
     for fact in seen.values():
         drugs = pack.labels.match_medication(fact.text)
         if not drugs:
-            facts = tuple(
-                LabelFactOut(context=c.value, status="not-recorded", text=NOT_RECORDED) for c in contexts
-            )
+            facts = tuple(LabelFactOut(context=c, status="not-recorded", text=NOT_RECORDED) for c in contexts)
             out.append(MedicationSafety(medication=fact.text, fact_id=fact.id, facts=facts))
             continue
         label_facts, applied, _ = _drug_reading(drugs, view, pack, contexts)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from calcinosis.engine.rank import LEVEL_ORDER, evidence_of
+from calcinosis.engine.rank import evidence_of
 from calcinosis.pack.knowledge import KnowledgePack
-from calcinosis.pack.models import Therapy
+from calcinosis.pack.models import EvidenceLevel, Therapy
 
 
 def ladder(pack: KnowledgePack, setting: str | None = None) -> list[Therapy]:
@@ -15,6 +15,6 @@ def ladder(pack: KnowledgePack, setting: str | None = None) -> list[Therapy]:
     def key(t: Therapy) -> tuple[bool, int, str]:
         shown = evidence_of(t, pack).shown
         first = any(ln.line.value in ("first", "preferred") for ln in t.lines)
-        return (not first, LEVEL_ORDER[shown] if shown else len(LEVEL_ORDER), t.name.lower())
+        return (not first, shown.rank if shown else len(EvidenceLevel), t.name.lower())
 
     return sorted(items, key=key)

@@ -35,10 +35,7 @@ from calcinosis.pack.models import (
     Therapy,
 )
 
-STANCE_ORDER = {Stance.RECOMMENDED: 0, Stance.CONSIDER: 1, Stance.USE_WITH_CAUTION: 2, Stance.AVOID: 3}
 LINE_ORDER = {"first": 0, "preferred": 0, "second": 1, "third": 2}
-LEVEL_ORDER = {lvl: i for i, lvl in enumerate(EvidenceLevel)}
-FIT_ORDER = {Applicability.STUDIED: 0, Applicability.LISTED: 1, Applicability.AVOID: 2}
 
 
 def patient_settings(view: FactView, call: SubtypeCall) -> set[str]:
@@ -82,7 +79,7 @@ class Draft:
     receiving: bool = False
 
     def lower_to(self, stance: Stance) -> None:
-        if STANCE_ORDER[stance] > STANCE_ORDER[self.stance]:
+        if stance.rank > self.stance.rank:
             self.stance = stance
 
 
@@ -136,7 +133,7 @@ def _draft(therapy: Therapy, view: FactView, settings: set[str], pack: Knowledge
                 f"Sources advise against it in {name.lower()}" + (f": {fit.note}" if fit.note else ".")
             )
         else:
-            if draft.fit is None or FIT_ORDER[fit.fit] < FIT_ORDER[draft.fit]:
+            if draft.fit is None or fit.fit.rank < draft.fit.rank:
                 draft.fit = fit.fit
             verb = (
                 "Studied"
@@ -213,7 +210,9 @@ def _apply_cautions(draft: Draft, view: FactView, pack: KnowledgePack) -> None:
             if not holds:
                 _IDLE_CAUTIONS[key] = idle
         draft.cautions.append(idle)
-    draft.cautions.sort(key=lambda c: (not c.patient_specific, c.severity != "contraindication"))
+    draft.cautions.sort(
+        key=lambda c: (not c.patient_specific, c.severity is not CautionSeverity.CONTRAINDICATION)
+    )
 
 
 def evidence_of(therapy: Therapy, pack: KnowledgePack) -> EvidenceOut:
@@ -316,12 +315,12 @@ def _key(d: Draft, pack: KnowledgePack) -> tuple[bool, int, int, bool, int, int,
     return (
         d.stance is Stance.AVOID,
         d.lead if d.lead is not None else len(pack.ranking_rules),
-        STANCE_ORDER[d.stance],
+        d.stance.rank,
         d.failed,
         LINE_ORDER.get(d.line or "", 3),
         -d.targets_met,
-        LEVEL_ORDER[level] if level else len(LEVEL_ORDER),
-        FIT_ORDER[d.fit] if d.fit else 3,
+        level.rank if level else len(EvidenceLevel),
+        d.fit.rank if d.fit else len(Applicability),
         d.therapy.name.lower(),
     )
 

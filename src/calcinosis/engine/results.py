@@ -10,7 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from calcinosis.pack.models import EvidenceLevel, SubtypeCode
+from calcinosis.pack.labels import LabelContext, LabelSeverity
+from calcinosis.pack.models import AlertSeverity, CautionSeverity, EvidenceLevel, Ordered, SubtypeCode
 
 SCHEMA_VERSION = "1.1"
 
@@ -128,10 +129,10 @@ class PatientContext(Out):
 class LabelFactOut(Out):
     """What a drug label says for one patient context (drug-labels.md), or that nothing is recorded."""
 
-    context: Literal["pregnancy", "lactation", "child", "severe-renal-impairment"]
+    context: LabelContext
     drug: str | None = None
     status: Literal["recorded", "not-recorded", "not-a-drug"]
-    severity: str | None = None
+    severity: LabelSeverity | None = None
     text: str
     label: str | None = None
     verified: bool = False
@@ -164,7 +165,9 @@ class WorkupEntry(Out):
     basis: Basis
 
 
-class Stance(StrEnum):
+class Stance(Ordered):
+    """What the assessment says about a therapy for this patient, best first."""
+
     RECOMMENDED = "recommended"
     CONSIDER = "consider"
     USE_WITH_CAUTION = "use-with-caution"
@@ -174,7 +177,7 @@ class Stance(StrEnum):
 class CautionOut(Out):
     id: str
     text: str
-    severity: str
+    severity: CautionSeverity
     patient_specific: bool
     applies_when: tuple[str, ...] = ()
     triggered_by: tuple[str, ...] = ()
@@ -227,7 +230,7 @@ class TherapyOption(Out):
 
 class Alert(Out):
     id: str
-    severity: Literal["critical", "warning", "info"]
+    severity: AlertSeverity
     text: str
     therapies: tuple[str, ...] = ()
     basis: Basis

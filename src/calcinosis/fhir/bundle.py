@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from calcinosis.errors import FhirInputError
+from calcinosis.fhir.resources import PATIENT_RESOURCE_TYPES
 from calcinosis.patient.models import InputIssue
 
 BUNDLE_TYPES = frozenset(
@@ -27,18 +28,7 @@ BUNDLE_TYPES = frozenset(
 )
 
 # Resource types that carry one patient's data; a single resource of another type is not assessable.
-PATIENT_DATA_TYPES = frozenset(
-    {
-        "Patient",
-        "Condition",
-        "Observation",
-        "MedicationRequest",
-        "MedicationStatement",
-        "MedicationAdministration",
-        "Procedure",
-        "AllergyIntolerance",
-    }
-)
+PATIENT_DATA_TYPES = frozenset(PATIENT_RESOURCE_TYPES)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from calcinosis.engine.results import Alert, Assessment, Citation, FactUsed, TherapyOption, WorkupEntry
+from calcinosis.engine.results import (
+    Alert,
+    Assessment,
+    Citation,
+    FactUsed,
+    Stance,
+    TherapyOption,
+    WorkupEntry,
+    WorkupStatus,
+)
 from calcinosis.fhir.canonical import (
     ACTION_TYPE,
     CS_ITEM,
@@ -30,10 +39,27 @@ from calcinosis.fhir.canonical import (
     stable_uuid,
 )
 from calcinosis.fhir.outcome import issues_to_outcome
+from calcinosis.pack.models import AlertSeverity, CautionSeverity
 
-PRIORITY = {"recommended": "routine", "consider": "routine", "use-with-caution": "urgent", "avoid": "urgent"}
-ALERT_SEVERITY = {"critical": "high", "warning": "moderate", "info": "low"}
-CAUTION_SEVERITY = {"contraindication": "high", "warning": "moderate", "monitor": "low", "info": "low"}
+# FHIR codes for the engine's vocabularies: RequestGroup.action.priority (request-priority) and
+# DetectedIssue.severity (detectedissue-severity).
+PRIORITY: dict[Stance, str] = {
+    Stance.RECOMMENDED: "routine",
+    Stance.CONSIDER: "routine",
+    Stance.USE_WITH_CAUTION: "urgent",
+    Stance.AVOID: "urgent",
+}
+ALERT_SEVERITY: dict[AlertSeverity, str] = {
+    AlertSeverity.CRITICAL: "high",
+    AlertSeverity.WARNING: "moderate",
+    AlertSeverity.INFO: "low",
+}
+CAUTION_SEVERITY: dict[CautionSeverity, str] = {
+    CautionSeverity.CONTRAINDICATION: "high",
+    CautionSeverity.WARNING: "moderate",
+    CautionSeverity.MONITOR: "low",
+    CautionSeverity.INFO: "low",
+}
 
 
 def documentation(sources: tuple[Citation, ...]) -> list[dict[str, Any]]:
@@ -68,7 +94,7 @@ def _therapy_action(option: TherapyOption) -> dict[str, Any]:
         "prefix": str(option.rank),
         "title": option.name,
         "description": " ".join(s.strip() for s in lines if s and s.strip()),
-        "priority": PRIORITY[option.stance.value],
+        "priority": PRIORITY[option.stance],
         "code": [{"coding": [coding(CS_STANCE, option.stance.value, option.stance.value.replace("-", " "))]}],
         "documentation": docs,
         "extension": [quality_extension(option.evidence_level.value if option.evidence_level else None)],
@@ -79,7 +105,7 @@ def _therapy_action(option: TherapyOption) -> dict[str, Any]:
 
 
 def _request_group(a: Assessment, rg_id: str, subject: dict[str, Any] | None) -> dict[str, Any]:
-    missing = [w for w in a.workup if w.status.value == "missing"]
+    missing = [w for w in a.workup if w.status is WorkupStatus.MISSING]
     groups: list[dict[str, Any]] = []
     if missing:
         groups.append(
@@ -173,7 +199,7 @@ def _caution_issues(option: TherapyOption, seed: str, subject: dict[str, Any] | 
         res = _issue(
             stable_uuid(seed, "caution", option.id, c.id),
             {"coding": [coding(CS_ITEM, c.id)], "text": f"Caution for {option.name}"},
-            CAUTION_SEVERITY.get(c.severity, "low"),
+            CAUTION_SEVERITY[c.severity],
             c.text,
             subject,
         )

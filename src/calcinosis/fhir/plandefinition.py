@@ -38,7 +38,6 @@ from calcinosis.pack.models import SourceRef, Therapy
 
 PREDICATE_LANGUAGE = "text/x-calcinosis-predicates"
 LINE_ORDER = {"preferred": 0, "first": 1, "second": 2, "third": 3, "not-recommended": 9}
-FIT_ORDER = {"studied": 0, "listed": 1, "avoid": 2}
 
 
 def _docs(pack: KnowledgePack, refs: Iterable[SourceRef]) -> list[dict[str, Any]]:
@@ -150,7 +149,7 @@ def _therapy_actions(pack: KnowledgePack, setting: str) -> list[dict[str, Any]]:
         for fit in t.settings:
             if fit.setting == setting:
                 line = _line_for(t, setting)
-                rows.append((FIT_ORDER[fit.fit.value], LINE_ORDER.get(line or "", 5), t, fit, line))
+                rows.append((fit.fit.rank, LINE_ORDER.get(line or "", 5), t, fit, line))
     rows.sort(key=lambda r: (r[0], r[1], (pack.evidence[r[2].id].derived or "Z"), r[2].id))
     out = []
     for _, _, t, fit, line in rows:

@@ -24,7 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from calcinosis.errors import PackError
-from calcinosis.pack.models import Slug, Sourced, Strict
+from calcinosis.pack.models import Ordered, Slug, Sourced, Strict
 
 LABELS_FILE = "labels.yaml"
 NOT_RECORDED = "not recorded: check the current label"
@@ -48,9 +48,10 @@ class LabelTrust(StrEnum):
     SECONDARY = "secondary"
 
 
-class LabelSeverity(StrEnum):
-    """As the cell's wording implies: contraindicated; should not / not recommended; benefit–risk, use
-    with caution, monitor, dose limit; a neutral fact (not established, present in milk without harm)."""
+class LabelSeverity(Ordered):
+    """As the cell's wording implies (most severe first): contraindicated; should not / not recommended;
+    benefit–risk, use with caution, monitor, dose limit; a neutral fact (not established, present in milk
+    without harm)."""
 
     CONTRAINDICATION = "contraindication"
     AVOID = "avoid"

@@ -21,7 +21,26 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
 
 
-class EvidenceLevel(StrEnum):
+class Ordered(StrEnum):
+    """A vocabulary with one order: members are declared strongest, most severe or best first, and
+    ``rank`` is that position (0 first). Sorting, comparing and "worst of" use it and nothing else."""
+
+    @property
+    def rank(self) -> int:
+        return _ranks(type(self))[self]
+
+
+_RANKS: dict[type[Ordered], dict[Ordered, int]] = {}
+
+
+def _ranks(kind: type[Ordered]) -> dict[Ordered, int]:
+    found = _RANKS.get(kind)
+    if found is None:
+        found = _RANKS[kind] = {member: i for i, member in enumerate(kind.__members__.values())}
+    return found
+
+
+class EvidenceLevel(Ordered):
     """The chapter's A–E scale (A strongest)."""
 
     A = "A"
@@ -29,6 +48,14 @@ class EvidenceLevel(StrEnum):
     C = "C"
     D = "D"
     E = "E"
+
+
+class AlertSeverity(Ordered):
+    """Severity of a context alert, most severe first."""
+
+    CRITICAL = "critical"
+    WARNING = "warning"
+    INFO = "info"
 
 
 class SourceKind(StrEnum):
@@ -252,7 +279,9 @@ class StatedLevel(Strict):
     source: SourceRef
 
 
-class Applicability(StrEnum):
+class Applicability(Ordered):
+    """How a therapy fits a setting, best fit first."""
+
     STUDIED = "studied"
     LISTED = "listed"
     AVOID = "avoid"
@@ -267,7 +296,9 @@ class SettingFit(Strict):
     sources: Sourced
 
 
-class CautionSeverity(StrEnum):
+class CautionSeverity(Ordered):
+    """Most severe first."""
+
     CONTRAINDICATION = "contraindication"
     WARNING = "warning"
     MONITOR = "monitor"
@@ -319,7 +350,7 @@ class ContextAlert(Strict):
 
     id: Slug
     trigger: tuple[Slug, ...] = Field(min_length=1)
-    severity: Literal["critical", "warning", "info"]
+    severity: AlertSeverity
     text: str
     therapies: tuple[Slug, ...] = ()
     against: tuple[Slug, ...] = ()

@@ -6,8 +6,9 @@ from collections.abc import Iterable
 
 from calcinosis.engine.ladder import ladder
 from calcinosis.engine.rank import evidence_of
-from calcinosis.engine.results import Assessment, Citation, LabelFactOut, TherapyOption
+from calcinosis.engine.results import Assessment, Citation, LabelFactOut, TherapyOption, WorkupStatus
 from calcinosis.pack.knowledge import KnowledgePack
+from calcinosis.render.vocabulary import CONTEXT_NAMES, STATUS_BOX
 
 
 def cite_text(c: Citation) -> str:
@@ -62,14 +63,6 @@ def label_lines(facts: Iterable[LabelFactOut]) -> list[str]:
     return out
 
 
-CONTEXT_NAMES = {
-    "pregnancy": "Pregnancy",
-    "lactation": "Breastfeeding",
-    "child": "Child",
-    "severe-renal-impairment": "Severe renal impairment",
-}
-
-
 def differential_lines(a: Assessment) -> list[str]:
     if not a.differential:
         return []
@@ -121,11 +114,11 @@ def assessment_markdown(a: Assessment) -> str:
         ]
     lines += ["", "## Work-up"]
     for w in a.workup:
-        box = {"missing": "[ ]", "done": "[x]", "abnormal": "[!]"}[w.status.value]
+        box = STATUS_BOX[w.status]
         opt = " (optional)" if w.optional else ""
         sep = (
             f" Helps separate: {', '.join(w.separates)}."
-            if w.separates and w.status.value == "missing"
+            if w.separates and w.status is WorkupStatus.MISSING
             else ""
         )
         lines.append(

@@ -9,22 +9,36 @@ from rich.text import Text
 
 from calcinosis.engine.ladder import ladder
 from calcinosis.engine.rank import evidence_of
-from calcinosis.engine.results import Assessment
+from calcinosis.engine.results import Assessment, Stance, WorkupStatus
 from calcinosis.pack.knowledge import KnowledgePack
+from calcinosis.pack.models import AlertSeverity, CautionSeverity
 from calcinosis.render.markdown import label_lines, sources_line
 
-STANCE_STYLE = {"recommended": "green", "consider": "cyan", "use-with-caution": "yellow", "avoid": "red"}
-STATUS_MARK = {
-    "missing": ("☐ missing", "yellow"),
-    "done": ("☑ done", "green"),
-    "abnormal": ("⚠ abnormal", "red"),
+# Terminal styles (rich) for the engine's vocabularies; their words are the enums' values.
+STANCE_STYLE: dict[Stance, str] = {
+    Stance.RECOMMENDED: "green",
+    Stance.CONSIDER: "cyan",
+    Stance.USE_WITH_CAUTION: "yellow",
+    Stance.AVOID: "red",
 }
+ALERT_STYLE: dict[AlertSeverity, str] = {
+    AlertSeverity.CRITICAL: "bold white on red",
+    AlertSeverity.WARNING: "bold yellow",
+    AlertSeverity.INFO: "cyan",
+}
+STATUS_MARK: dict[WorkupStatus, tuple[str, str]] = {
+    WorkupStatus.MISSING: ("☐ missing", "yellow"),
+    WorkupStatus.DONE: ("☑ done", "green"),
+    WorkupStatus.ABNORMAL: ("⚠ abnormal", "red"),
+}
+# Cautions that always apply and are shown in the table even when not triggered for this patient.
+SHOWN_ALWAYS = frozenset({CautionSeverity.CONTRAINDICATION, CautionSeverity.WARNING})
 
 
 def print_assessment(a: Assessment, console: Console) -> None:
     console.print(Text(a.disclaimer, style="italic dim"))
     for al in a.alerts:
-        style = {"critical": "bold white on red", "warning": "bold yellow", "info": "cyan"}[al.severity]
+        style = ALERT_STYLE[al.severity]
         console.print(
             Panel(
                 f"{al.text}\n[dim]Source: {sources_line(al.basis.sources)}[/dim]",
@@ -75,7 +89,7 @@ def print_assessment(a: Assessment, console: Console) -> None:
     wt.add_column("Investigation")
     wt.add_column("Why / result")
     for w in a.workup:
-        label, style = STATUS_MARK[w.status.value]
+        label, style = STATUS_MARK[w.status]
         wt.add_row(Text(label, style=style), w.name, (w.result + " — " if w.result else "") + w.why)
     console.print(wt)
 
@@ -85,9 +99,7 @@ def print_assessment(a: Assessment, console: Console) -> None:
     for t in a.therapies:
         body = [*t.rationale]
         shown = [
-            c
-            for c in t.cautions
-            if c.patient_specific or (not c.applies_when and c.severity in ("contraindication", "warning"))
+            c for c in t.cautions if c.patient_specific or (not c.applies_when and c.severity in SHOWN_ALWAYS)
         ]
         body += [
             f"⚠ {'FOR THIS PATIENT ' if c.patient_specific else ''}{c.severity}: {c.text}" for c in shown
@@ -103,7 +115,7 @@ def print_assessment(a: Assessment, console: Console) -> None:
         tt.add_row(
             str(t.rank),
             t.name,
-            Text(t.stance.value, style=STANCE_STYLE[t.stance.value]),
+            Text(t.stance.value, style=STANCE_STYLE[t.stance]),
             t.line or "–",
             (t.evidence_level.value if t.evidence_level else "–")
             + ("" if t.evidence.shown_from == "derived" else "*"),

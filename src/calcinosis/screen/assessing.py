@@ -17,6 +17,7 @@ from calcinosis.casework import assess_data
 from calcinosis.engine import Assessment, Stance, WorkupStatus
 from calcinosis.errors import InputError
 from calcinosis.pack import KnowledgePack
+from calcinosis.pack.models import AlertSeverity
 from calcinosis.patient.models import InputIssue
 from calcinosis.screen.ndjson import bundle_from_lines
 
@@ -65,7 +66,7 @@ def summary_row(patient_id: str, a: Assessment, resources: int) -> tuple[dict[st
         "therapies_avoid": therapies(Stance.AVOID),
         "top_therapy": top.id if top else None,
         "alerts": [al.id for al in a.alerts],
-        "alerts_critical": sum(1 for al in a.alerts if al.severity == "critical"),
+        "alerts_critical": sum(1 for al in a.alerts if al.severity is AlertSeverity.CRITICAL),
         "input_issues": len(a.input_issues),
         "lesion_facts": sum(1 for f in a.facts_used if f.kind == "lesion"),
         "calcinosis_recorded": a.calcinosis.recorded,

@@ -18,17 +18,11 @@ from typing import Any
 import orjson
 
 from calcinosis.errors import InputError
+from calcinosis.fhir.resources import SCREENED_TYPES
 
-# The resource types screening reads, in the order a patient's resources are handed to the FHIR reader.
-RESOURCE_TYPES: tuple[str, ...] = (
-    "Patient",
-    "Condition",
-    "Observation",
-    "MedicationRequest",
-    "MedicationStatement",
-    "MedicationAdministration",
-    "Procedure",
-)
+# The resource types screening reads, in the order a patient's resources are handed to the FHIR reader
+# (the patient types of calcinosis.fhir.resources that screening reads).
+RESOURCE_TYPES: tuple[str, ...] = SCREENED_TYPES
 # Types whose codes decide whether a patient is screened (Observations and Patients never select).
 SELECTOR_TYPES: tuple[str, ...] = (
     "Condition",

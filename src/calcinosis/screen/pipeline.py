@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from calcinosis.errors import EXIT_OK, EXIT_QUARANTINED, InputError
+from calcinosis.fhir.resources import HOLDS
 from calcinosis.pack import load_pack_cached
 from calcinosis.patient.models import InputIssue
 from calcinosis.screen.backends import get_backend
@@ -44,15 +45,8 @@ MEMORY_BUDGET_MB = 1024
 MAIN_PROCESS_MB = 256
 WORKER_MB = 128
 # What the engine does not learn about a patient when a resource type is not read.
-NOT_READ: dict[str, str] = {
-    "Patient": "demographics (age, sex)",
-    "Condition": "conditions",
-    "Observation": "labs and other observations",
-    "MedicationRequest": "medication orders",
-    "MedicationStatement": "medication statements",
-    "MedicationAdministration": "medication administrations",
-    "Procedure": "procedures",
-}
+# What is not read when a type's file is missing or damaged.
+NOT_READ: dict[str, str] = {t: HOLDS[t] for t in RESOURCE_TYPES}
 
 
 def default_workers(cores: int, memory_mb: int) -> int:

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from calcinosis import assess
+from calcinosis.engine.results import Stance, WorkupStatus
 from calcinosis.pack import KnowledgePack, load_pack_cached
 from calcinosis.validation.loader import Corpus, LoadedCase
 from calcinosis.validation.models import (
@@ -118,7 +119,7 @@ def judge(expectation: Expectation, assessment: AssessmentJson) -> tuple[FieldRe
         t = by_id.get(tid)
         if t is None:
             include.append((False, f"{tid}: expected as an option, engine did not list it"))
-        elif t.get("stance") == "avoid":
+        elif t.get("stance") == Stance.AVOID:
             include.append(
                 (False, f"{tid}: expected as an option, engine listed it as avoid (rank {t.get('rank')})")
             )
@@ -129,7 +130,7 @@ def judge(expectation: Expectation, assessment: AssessmentJson) -> tuple[FieldRe
     avoid: list[tuple[bool, str]] = []
     for tid in expectation.must_avoid:
         t = by_id.get(tid)
-        if t is None or t.get("stance") == "avoid":
+        if t is None or t.get("stance") == Stance.AVOID:
             avoid.append((True, ""))
         else:
             avoid.append(
@@ -163,7 +164,7 @@ def judge(expectation: Expectation, assessment: AssessmentJson) -> tuple[FieldRe
     missing: list[tuple[bool, str]] = []
     for wid in expectation.workup_missing:
         status = workup.get(wid)
-        if status == "missing":
+        if status == WorkupStatus.MISSING:
             missing.append((True, ""))
         else:
             missing.append(
@@ -177,7 +178,9 @@ def judge(expectation: Expectation, assessment: AssessmentJson) -> tuple[FieldRe
     not_req: list[tuple[bool, str]] = []
     for wid in expectation.workup_not:
         status = workup.get(wid)
-        not_req.append((status != "missing", f"{wid}: expected not requested, engine listed it as missing"))
+        not_req.append(
+            (status != WorkupStatus.MISSING, f"{wid}: expected not requested, engine listed it as missing")
+        )
     results.append(_list_result("workup_not", not_req))
     return tuple(results)
 

@@ -21,13 +21,19 @@ from reportlab.pdfbase.pdfmetrics import registerFontFamily
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from calcinosis.engine.results import Assessment, Citation, TherapyOption
+from calcinosis.engine.results import Assessment, Citation, TherapyOption, WorkupStatus
 from calcinosis.pack.knowledge import KnowledgePack
-from calcinosis.web.present import STANCE_LABEL, caution_groups
+from calcinosis.render.vocabulary import STANCE_LABEL
+from calcinosis.web.present import caution_groups
 
 STATEMENT = "Decision support — review the basis. It does not replace clinical judgement."
 SYSTEM_FONTS = Path("/usr/share/fonts/truetype/dejavu")
-BOX = {"missing": "[  ]", "done": "[x]", "abnormal": "[!]"}
+# The markdown checkboxes, the empty one widened for the PDF's proportional font.
+BOX: dict[WorkupStatus, str] = {
+    WorkupStatus.MISSING: "[  ]",
+    WorkupStatus.DONE: "[x]",
+    WorkupStatus.ABNORMAL: "[!]",
+}
 
 
 @cache
@@ -115,7 +121,7 @@ def _therapy(t: TherapyOption, s: dict[str, ParagraphStyle]) -> list[Flowable]:
         level = t.evidence_level.value + (
             "" if t.evidence.shown_from == "derived" else " (stated by a source)"
         )
-    head = f"{t.rank}. {t.name} — {STANCE_LABEL[t.stance.value]}; line: {t.line or 'not stated'}; evidence {level}"
+    head = f"{t.rank}. {t.name} — {STANCE_LABEL[t.stance]}; line: {t.line or 'not stated'}; evidence {level}"
     out: list[Flowable] = [_p(head, s["h3"])]
     out += [_p(f"• {r}", s["body"]) for r in t.rationale]
     groups = caution_groups(t)
@@ -173,9 +179,7 @@ def _story(
     story.append(_p("Work-up checklist", s["h2"]))
     for w in a.workup:
         result = f" — result: {w.result}" if w.result else ""
-        story.append(
-            _p(f"{w.why}", s["body"], lead=f"{BOX[w.status.value]} {w.name} ({w.status.value}){result}.")
-        )
+        story.append(_p(f"{w.why}", s["body"], lead=f"{BOX[w.status]} {w.name} ({w.status.value}){result}."))
     story.append(_p("Therapy options, best first", s["h2"]))
     for t in a.therapies:
         story += _therapy(t, s)

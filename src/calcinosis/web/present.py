@@ -14,15 +14,6 @@ from calcinosis.pack.knowledge import KnowledgePack
 from calcinosis.pack.levels import LEVEL_RULE, derive_study_level
 from calcinosis.web.chart import StudyPoint
 
-SEVERITY_ORDER = {"contraindication": 0, "warning": 1, "monitor": 2, "info": 3}
-STANCE_LABEL = {
-    "recommended": "Recommended",
-    "consider": "Consider",
-    "use-with-caution": "Use with caution",
-    "avoid": "Avoid",
-}
-STATUS_LABEL = {"missing": "Missing", "done": "Done", "abnormal": "Abnormal"}
-
 
 @dataclass(frozen=True)
 class CautionGroups:
@@ -34,7 +25,7 @@ class CautionGroups:
 
 
 def _by_severity(items: list[CautionOut]) -> tuple[CautionOut, ...]:
-    return tuple(sorted(items, key=lambda c: SEVERITY_ORDER.get(c.severity, 9)))
+    return tuple(sorted(items, key=lambda c: c.severity.rank))
 
 
 def caution_groups(option: TherapyOption) -> CautionGroups:

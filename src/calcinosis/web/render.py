@@ -11,8 +11,8 @@ from starlette.responses import HTMLResponse
 
 from calcinosis import __version__
 from calcinosis.pack import load_pack_cached
-from calcinosis.render.markdown import CONTEXT_NAMES
-from calcinosis.web.present import STANCE_LABEL, STATUS_LABEL, doi_url, level_legend, pubmed_url
+from calcinosis.render.vocabulary import CONTEXT_NAMES, STANCE_LABEL, STATUS_LABEL
+from calcinosis.web.present import doi_url, level_legend, pubmed_url
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
