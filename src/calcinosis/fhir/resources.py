@@ -30,8 +30,8 @@ PATIENT_TYPES: tuple[PatientType, ...] = (
     PatientType("MedicationStatement", "medication statements"),
     PatientType("MedicationAdministration", "medication administrations"),
     PatientType("Procedure", "procedures"),
-    # Screening does not read allergies yet: a screen of an export without them would refuse it (a missing
-    # type is an error unless --allow-missing), and no export it is built for carries them.
+    # The assessment does not use allergies: the reader notes each one as an input issue ("check options").
+    # Screening does not read them (docs/screening.md, Limits), so its assessments lack those notes.
     PatientType("AllergyIntolerance", "allergies and intolerances", screened=False),
 )
 PATIENT_RESOURCE_TYPES: tuple[str, ...] = tuple(t.name for t in PATIENT_TYPES)
