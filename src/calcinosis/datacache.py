@@ -21,6 +21,7 @@ created with mode 0700), as with any code or configuration of that user.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import pickle
@@ -28,7 +29,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -75,14 +76,19 @@ def cache_key(name: str, inputs: Iterable[Readable], code: Iterable[Readable]) -
 
 
 def _read(path: Path, key: str) -> object | None:
+    collecting = gc.isenabled()
     try:
         with path.open("rb") as fh:
             head = fh.read(len(FORMAT) + len(key) + 1)
             if head != FORMAT + key.encode() + b"\n":
                 return None
+            gc.disable()  # thousands of new objects, none of them garbage: no collection passes meanwhile
             value: object = pickle.load(fh)  # noqa: S301 - our own file in the user's 0700 cache dir, key checked
     except Exception:  # a cache that cannot be used is rebuilt, whatever went wrong
         return None
+    finally:
+        if collecting:
+            gc.enable()
     return value
 
 
@@ -126,6 +132,15 @@ def cached(
     value = build()
     _write(folder, path, key, value)
     return value
+
+
+def safe_yaml(text: str) -> Any:
+    """YAML parsed by the safe loader (libyaml's when available). PyYAML is imported here, when a cache is
+    built, so that a process served from the cache never imports it. Raises yaml.YAMLError."""
+    import yaml
+
+    loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
 
 
 def package_code(anchor: str) -> list[Path]:

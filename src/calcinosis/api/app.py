@@ -9,6 +9,7 @@ never import the API.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -64,6 +65,7 @@ def _warm(pack: KnowledgePack) -> None:
 
     prefetch_templates()
     assess_data({}, pack)
+    gc.freeze()  # the pack, vocabularies and modules live as long as the server: out of every collection
 
 
 def _lifespan(settings: Settings) -> Any:

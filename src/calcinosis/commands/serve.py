@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import csv
 import os
 import sys
 from enum import StrEnum
@@ -32,6 +30,8 @@ class ExportFormat(StrEnum):
 
 def log_config(level: str) -> dict[str, Any]:
     """uvicorn's logging, with the calcinosis loggers on the same handler (in every worker process)."""
+    import copy
+
     from uvicorn.config import LOGGING_CONFIG
 
     config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
@@ -143,6 +143,8 @@ def audit_export(
     service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
 ) -> None:
     """Every record, oldest first: the audit trail or the card feedback."""
+    import csv
+
     import orjson
 
     from calcinosis.settings import load_settings

@@ -20,9 +20,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from calcinosis.datacache import safe_yaml
 from calcinosis.errors import PackError
 from calcinosis.pack.models import Ordered, Slug, Sourced, Strict
 
@@ -30,8 +30,6 @@ LABELS_FILE = "labels.yaml"
 NOT_RECORDED = "not recorded: check the current label"
 SECONDARY_NOTE = "reported, not checked against the label"
 NOT_A_DRUG = "not a drug: no label applies"
-
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class LabelContext(StrEnum):
@@ -330,13 +328,15 @@ def load_label_book(
 
 
 def _read_yaml(path: Path, rel: str) -> Any:
+    from yaml import YAMLError
+
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise PackError(f"{rel}: file is missing") from exc
     try:
-        return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader (libyaml's when available)
-    except yaml.YAMLError as exc:
+        return safe_yaml(text)
+    except YAMLError as exc:
         raise PackError(f"{rel}: not valid YAML: {exc}") from exc
 
 

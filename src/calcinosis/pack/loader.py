@@ -11,10 +11,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
-from calcinosis.datacache import cached, package_code
+from calcinosis.datacache import cached, package_code, safe_yaml
 from calcinosis.errors import PackError
 from calcinosis.pack.conflicts import derive_level_conflicts
 from calcinosis.pack.knowledge import KnowledgePack, Predicate, Setting, TherapyEvidence
@@ -39,7 +38,6 @@ from calcinosis.pack.models import (
 )
 
 M = TypeVar("M", bound=BaseModel)
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 PACK_FILES = (
     "pack.yaml",
@@ -63,13 +61,15 @@ def default_pack_dir() -> Path:
 
 
 def _read_yaml(path: Path, rel: str) -> Any:
+    from yaml import YAMLError
+
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise PackError(f"{rel}: file is missing") from exc
     try:
-        return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader (libyaml's when available)
-    except yaml.YAMLError as exc:
+        return safe_yaml(text)
+    except YAMLError as exc:
         raise PackError(f"{rel}: not valid YAML: {exc}") from exc
 
 

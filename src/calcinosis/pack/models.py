@@ -97,7 +97,7 @@ class Source(Strict):
     citation: str
     kind: SourceKind
     year: int | None = None
-    identifiers: Identifiers = Identifiers()
+    identifiers: Identifiers = Field(default_factory=Identifiers)
     verified: bool = True
     trust: Trust = Trust.NORMAL
     sections: tuple[SourceSection, ...] = ()

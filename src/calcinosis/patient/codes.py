@@ -21,15 +21,13 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from calcinosis.datacache import cached, package_code
+from calcinosis.datacache import cached, package_code, safe_yaml
 from calcinosis.errors import PackError
 from calcinosis.patient.vocabulary import load_vocabulary as text_vocabulary
 
 Kind = Literal["condition", "event", "medication"]
-YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Strict(BaseModel):
@@ -274,10 +272,12 @@ def data_file(name: str) -> Traversable:
 
 
 def _read(name: str) -> Any:
+    from yaml import YAMLError
+
     path = data_file(name)
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)  # noqa: S506 - a safe loader
-    except (OSError, yaml.YAMLError) as exc:
+        return safe_yaml(path.read_text(encoding="utf-8"))
+    except (OSError, YAMLError) as exc:
         raise PackError(f"patient/data/{name}: cannot be read ({exc})") from exc
 
 

@@ -6,10 +6,9 @@ from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 
-import yaml
 from pydantic import BaseModel, ConfigDict
 
-from calcinosis.datacache import cached, package_code
+from calcinosis.datacache import cached, package_code, safe_yaml
 from calcinosis.patient.matching import PhraseIndex, TermMatcher, Work
 
 
@@ -66,15 +65,12 @@ class LesionVocabulary:
         return self.sites.find(text)
 
 
-YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def _file(name: str) -> Traversable:
     return resources.files("calcinosis.patient") / "data" / name
 
 
 def _data(name: str) -> object:
-    return yaml.load(_file(name).read_text(encoding="utf-8"), Loader=YAML_LOADER)  # noqa: S506 - a safe loader
+    return safe_yaml(_file(name).read_text(encoding="utf-8"))
 
 
 @cache

@@ -10,10 +10,9 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from calcinosis.datacache import cached, package_code
+from calcinosis.datacache import cached, package_code, safe_yaml
 from calcinosis.errors import PackError
 from calcinosis.patient.matching import TermMatcher
 
@@ -84,8 +83,7 @@ def load_vocabulary() -> Vocabulary:
 
 def _build() -> Vocabulary:
     path = resources.files("calcinosis.patient") / "data" / "concepts.yaml"
-    loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - a safe loader
+    data = safe_yaml(path.read_text(encoding="utf-8"))
     try:
         concepts = tuple(Concept.model_validate(c) for c in data["concepts"])
     except (ValidationError, KeyError, TypeError) as exc:

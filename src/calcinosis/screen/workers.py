@@ -9,6 +9,7 @@ engine threads) and load the pack once.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -29,6 +30,7 @@ def _init_worker(as_of: dt.date | None, issues: tuple[InputIssue, ...]) -> None:
     _state["pack"] = load_pack_cached()
     _state["as_of"] = as_of
     _state["issues"] = issues
+    gc.freeze()  # the pack lives as long as the worker: keep it out of every collection
 
 
 def _assess_batch(batch: list[tuple[str, tuple[bytes, ...]]]) -> list[PatientResult]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import pickle
@@ -51,6 +52,7 @@ def warm(preload: tuple[str, ...] = ()) -> None:
     load_vocabulary()
     for name in preload:
         importlib.import_module(name)
+    gc.freeze()  # what is loaded now lives as long as the process: keep it out of every collection
 
 
 class Runner(Protocol):
