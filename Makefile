@@ -52,6 +52,7 @@ golden: $(TEST_STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/assess.py
+	$(BIN)/python benchmarks/cli.py
 	$(BIN)/python benchmarks/service.py
 
 clean:
