@@ -106,7 +106,7 @@ def test_two_processes_starting_at_once_migrate_once_when_racing(settings: Setti
         try:
             gate.wait()
             results.append(migrate.upgrade(engine))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(e,)) for e in engines]

@@ -29,9 +29,11 @@ from calcinosis.registry.database import READ
 from calcinosis.registry.records import (
     AdverseEventIn,
     AdverseEventRecord,
+    Correction,
     CourseRecord,
     CourseStart,
     CourseStop,
+    Deletion,
     MeasurementIn,
     MeasurementRecord,
     PatientRecord,
@@ -205,15 +207,9 @@ class Registry:
 
     # ---- helpers inside a write
     def _touch_patient(self, conn: Connection, patient_id: str, by: str) -> None:
-        """Register the patient when new, and bump its version (the outcomes of its courses are stale)."""
-        values = {"id": patient_id, "version": 0, "created_at": now_text(), "created_by": by}
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        conn.execute(dialect.insert(T.patient).values(**values).on_conflict_do_nothing(index_elements=["id"]))
-        conn.execute(
-            update(T.patient).where(T.patient.c.id == patient_id).values(version=T.patient.c.version + 1)
-        )
+        touch_patient(conn, patient_id, by)
 
-    def _therapy(self, therapy: str) -> None:
+    def check_therapy(self, therapy: str) -> None:
         if therapy not in self.pack.therapies:
             raise InputError(
                 f"therapy '{therapy}' is not in the knowledge pack (list them with `calcinosis therapies`)"
@@ -335,7 +331,7 @@ class Registry:
         """Record a course. Its subtype (what local evidence groups it under) is the one given, else
         ``subtype_hint`` (subtype, basis: e.g. the patient's latest assessment), else the subtype of the
         patient's previous course, else undetermined; the basis is kept with it."""
-        self._therapy(course.therapy)
+        self.check_therapy(course.therapy)
 
         def run(conn: Connection) -> CourseRecord:
             self._touch_patient(conn, patient_id, by)
@@ -523,6 +519,7 @@ class Registry:
         The corrected record is checked like a new one. Returns the corrected record."""
         if entity not in ENTITY_TABLES:
             raise InputError(f"cannot correct a '{entity}' (course, measurement or adverse_event)")
+        reason = parse(Correction, {"changes": dict(changes), "reason": reason}, "correction").reason
 
         def run(conn: Connection) -> Any:
             table = ENTITY_TABLES[entity]
@@ -569,7 +566,7 @@ class Registry:
         patient_id = row["patient_id"]
         if entity == "course":
             model = parse(CourseStart, merged, "course")
-            self._therapy(model.therapy)
+            self.check_therapy(model.therapy)
             self._check_course_dates(conn, row["id"], model.start)
             out = {c: getattr(model, f) for f, c in fields.items()}
             out["subtype"] = model.subtype.value if model.subtype else row["subtype"]
@@ -627,6 +624,7 @@ class Registry:
         its adverse events too, each with its own revision; visits that named it keep their values."""
         if entity not in ENTITY_TABLES:
             raise InputError(f"cannot delete a '{entity}' (course, measurement or adverse_event)")
+        reason = parse(Deletion, {"reason": reason}, "deletion").reason
 
         def run(conn: Connection) -> None:
             table = ENTITY_TABLES[entity]
@@ -681,6 +679,17 @@ class Registry:
     def _case(self, conn: Connection, patient_id: str, *, with_facts: bool) -> Case:
         record = self._patient(conn, patient_id)
         return cases_for(conn, [patient_id], {patient_id: record.case if with_facts else None})[patient_id]
+
+
+def touch_patient(conn: Connection, patient_id: str, by: str) -> None:
+    """Register the patient when new, and bump its version (the outcomes of its courses are stale). On
+    PostgreSQL the update holds the patient's row lock until commit: writes to one patient take turns."""
+    values = {"id": patient_id, "version": 0, "created_at": now_text(), "created_by": by}
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(dialect.insert(T.patient).values(**values).on_conflict_do_nothing(index_elements=["id"]))
+    conn.execute(
+        update(T.patient).where(T.patient.c.id == patient_id).values(version=T.patient.c.version + 1)
+    )
 
 
 def _chunks(items: Sequence[R], size: int = 500) -> Iterable[Sequence[R]]:
