@@ -23,7 +23,7 @@ from calcinosis import __version__
 from calcinosis.api import outcome
 from calcinosis.api.deps import AppState
 from calcinosis.api.middleware import AccessLog, BodyLimit, CatchAll
-from calcinosis.api.routes import assess, catalogue, cdshooks, demo, health
+from calcinosis.api.routes import assess, catalogue, cdshooks, demo, health, registry
 from calcinosis.cdshooks.cache import CardCache
 from calcinosis.cdshooks.jwks import KeyRing
 from calcinosis.cdshooks.pool import start_pool
@@ -141,7 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     outcome.install(app)
-    for router in (health.router, catalogue.router, assess.router, cdshooks.router):
+    for router in (health.router, catalogue.router, assess.router, cdshooks.router, registry.router):
         app.include_router(router)
     if settings.demo:
         app.include_router(demo.router)

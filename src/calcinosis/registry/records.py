@@ -19,9 +19,12 @@ PatientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-.]{1,64}$")]
 ShortText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f]*$")
 ]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
-Who = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Note = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=r"^[^\x00]*$")
+]
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500, pattern=r"^[^\x00]*$")
+]
 Score10 = Annotated[float, Field(ge=0, le=10)]
 StopReason = Literal["ineffective", "adverse-event", "resolved", "patient-choice", "other"]
 Severity = Literal["mild", "moderate", "severe", "life-threatening"]
@@ -120,7 +123,7 @@ class VisitIn(In):
     """One visit: its date, the course it follows (if any) and what it measured, per site."""
 
     date: dt.date
-    course: Annotated[int, Field(ge=1)] | None = None
+    course: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
     measurements: Annotated[tuple[MeasurementIn, ...], Field(min_length=1, max_length=50)]
 
     @model_validator(mode="after")
