@@ -27,6 +27,13 @@ Reason = Annotated[
 ]
 Score10 = Annotated[float, Field(ge=0, le=10)]
 StopReason = Literal["ineffective", "adverse-event", "resolved", "patient-choice", "other"]
+STOP_REASONS_TEXT = (
+    ("ineffective", "Ineffective"),
+    ("adverse-event", "Adverse event"),
+    ("resolved", "Resolved"),
+    ("patient-choice", "Patient choice"),
+    ("other", "Other"),
+)
 Severity = Literal["mild", "moderate", "severe", "life-threatening"]
 Entity = Literal["patient", "course", "measurement", "adverse_event"]
 FUTURE_SLACK = dt.timedelta(days=1)  # a date "tomorrow" is accepted (time zones); later ones are refused

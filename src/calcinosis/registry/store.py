@@ -304,6 +304,17 @@ class Registry:
 
         return self.write(run, "registering the patient")
 
+    def claim_patient(self, patient_id: str, by: str) -> bool:
+        """Register a patient only if new; True when this call registered it (one of several processes)."""
+
+        def run(conn: Connection) -> bool:
+            values = {"id": patient_id, "version": 0, "created_at": now_text(), "created_by": by}
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            stmt = dialect.insert(T.patient).values(**values).on_conflict_do_nothing(index_elements=["id"])
+            return bool(conn.execute(stmt).rowcount == 1)
+
+        return self.write(run, "registering the patient")
+
     @staticmethod
     def _patient(conn: Connection, patient_id: str) -> PatientRecord:
         row = conn.execute(select(T.patient).where(T.patient.c.id == patient_id)).mappings().first()

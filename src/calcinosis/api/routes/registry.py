@@ -51,20 +51,35 @@ def _open(app: FastAPI) -> Registry:
         return registry
 
 
+def _load_demo(registry: Registry) -> None:
+    """``--demo``: the demo patients' courses and visits (their facts are the shipped demo cases)."""
+    try:
+        from calcinosis.web.demo import load_demo_patients
+    except ModuleNotFoundError:  # the web pages are not installed: no demo cases
+        return
+    from calcinosis.registry.demo import load_demo
+
+    loaded = load_demo(registry, {p.id: p.data for p in load_demo_patients()})
+    if loaded:
+        log.info("demo: loaded registry courses and visits for %s", ", ".join(loaded))
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.registry = None
     try:
-        await anyio.to_thread.run_sync(_open, app)
+        registry = await anyio.to_thread.run_sync(_open, app)
+        if app.state.calcinosis.settings.demo:
+            await anyio.to_thread.run_sync(_load_demo, registry)
     except StoreError as exc:
         log.error("registry not available at start (%s); routes will retry", exc)
     try:
         yield
     finally:
-        registry = app.state.registry
+        opened: Registry | None = app.state.registry
         app.state.registry = None
-        if registry is not None:
-            await anyio.to_thread.run_sync(registry.close)
+        if opened is not None:
+            await anyio.to_thread.run_sync(opened.close)
 
 
 async def registry_of(request: Request) -> Registry:
