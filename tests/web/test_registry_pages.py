@@ -121,7 +121,7 @@ def test_visit_form_writes_and_the_chart_shows_it_when_posted(client: TestClient
         ({"date": "{old}", "course": "{cid}", "count": "1"}, 422, "before course"),
         ({"date": "{recent}", "site": "hand", "largest_mm": "-2"}, 422, "largest_mm"),
         ({"date": "{recent}", "pain_vas": "14"}, 422, "pain_vas"),
-        ({"date": "{start}", "site": "HAND", "count": "4"}, 409, "already recorded"),
+        ({"date": "{start}", "site": "HAND", "count": "4"}, 422, "already recorded"),
         ({"date": "{recent}", "site": "hand"}, 422, "nothing measured"),
     ],
 )

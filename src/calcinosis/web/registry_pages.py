@@ -2,7 +2,7 @@
 responses, the visits, and forms to add a visit, start or stop a course, record an adverse event, store the
 patient's facts and assess again with the history. Forms are CSRF-protected (``csrf.py``), loopback-only
 like the page itself, and each write is one committed transaction; a refused form comes back with the
-reason (HTTP 422, or 409 for a duplicate) and nothing written.
+reason (HTTP 422, a duplicate included) and nothing written.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from calcinosis.cdshooks.security import is_loopback
 from calcinosis.engine.results import Assessment
 from calcinosis.errors import CalcinosisError, InputError, NotFoundError
 from calcinosis.pack.models import SubtypeCode
-from calcinosis.registry import DuplicateRecord, Registry
+from calcinosis.registry import Registry
 from calcinosis.registry.evidence import LocalEvidence, local_evidence_by_subtype
 from calcinosis.registry.records import (
     MEASURED,
@@ -145,7 +145,7 @@ async def _refused(
 ) -> Response:
     from calcinosis.web.views import patient_response  # the page itself lives with the other pages
 
-    status = 409 if isinstance(exc, DuplicateRecord) else exc.http_status if exc.http_status < 500 else 503
+    status = 422 if exc.http_status < 500 else 503  # a form sent back with its reason, as the assess form
     return await patient_response(request, state, patient_id, error=(which, str(exc)), status=status)
 
 
