@@ -20,6 +20,8 @@ OUTER = {
     "jinja2",
     "typer",
     "rich",
+    "sqlalchemy",
+    "alembic",
 }
 OUTER_PACKAGES = {
     "fhir",
@@ -34,6 +36,7 @@ OUTER_PACKAGES = {
     "inputs",
     "synth",
     "smart",
+    "registry",
 }
 
 
