@@ -5,18 +5,20 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import orjson
-
 from calcinosis.errors import InputError
+from calcinosis.limits import Limits, decode_strict
 from calcinosis.patient.case_json import parse_case
 from calcinosis.patient.models import Case, InputIssue
 
 
-def decode_json(raw: bytes | str, where: str = "input") -> Any:
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InputError(f"{where}: not valid JSON ({exc})") from exc
+def decode_json(raw: bytes | str, where: str = "input", limits: Limits | None = None) -> Any:
+    """Strict JSON within ``limits`` (default: the settings' defaults); see :mod:`calcinosis.limits`."""
+    if isinstance(raw, str):
+        try:
+            raw = raw.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError(f"{where}: text holds a lone surrogate") from None
+    return decode_strict(raw, limits or Limits(), where)
 
 
 def is_fhir(data: Any) -> bool:

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     engine_processes: int = Field(
         default=0, ge=0, le=64, description="Assess in this many processes (0: in a thread of the server)."
     )
+    graceful_timeout_s: int = Field(
+        default=10, ge=0, le=600, description="On SIGTERM, requests still running after this are cancelled."
+    )
     demo: bool = Field(default=False, description="Serve the example patients for demonstration.")
     public_base_url: str | None = Field(
         default=None,
@@ -60,7 +63,20 @@ class Settings(BaseSettings):
     card_cache_size: int = Field(
         default=256, ge=0, description="Repeat calls served from this many cached results."
     )
-    max_body_bytes: int = Field(default=2_000_000, ge=1024)
+    max_body_bytes: int = Field(default=2_000_000, ge=1024, description="Larger request bodies get 413.")
+    max_json_depth: int = Field(
+        default=64, ge=8, le=200, description="Deepest nesting of JSON arrays and objects accepted."
+    )
+    max_resources: int = Field(default=5000, ge=1, description="FHIR resources in one request (all places).")
+    max_list_items: int = Field(default=1000, ge=1, description="Items in one list of a native case.")
+    max_text_chars: int = Field(
+        default=10_000,
+        ge=100,
+        description="Characters in one JSON string (FHIR narrative and attachments excepted).",
+    )
+    store_timeout_ms: int = Field(
+        default=2000, ge=100, le=60_000, description="Longest wait for a database connection (then 503)."
+    )
     jwks_min_refresh_s: float = Field(default=60.0, ge=0)
     max_token_lifetime_s: int = Field(default=3600, ge=1, description="Longest JWT lifetime accepted.")
     clock_skew_s: int = Field(default=60, ge=0, le=600)

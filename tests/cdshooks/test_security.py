@@ -93,6 +93,27 @@ def test_scheme_other_than_bearer_is_refused_when_sent(trusted: TrustedServer) -
     assert (r.status_code, r.content) == (401, b"")
 
 
+def test_two_authorization_headers_get_a_bare_401_even_when_each_token_is_valid(
+    trusted: TrustedServer, server: LiveServer
+) -> None:
+    url = f"{trusted.url}/cds-services/{PV}"
+    body = orjson.dumps(hook_request("patient-view", F.ssc_calcinosis(), pid="pt-ssc"))
+    first, second = (trusted.es.token(ISSUER, url) for _ in range(2))
+    for order in ((first, second), (second, first)):
+        headers = [("Content-Type", "application/json")] + [("Authorization", f"Bearer {t}") for t in order]
+        r = httpx.post(url, content=body, headers=headers, timeout=30)
+        assert (r.status_code, r.content, r.headers.get("www-authenticate")) == (401, b"", "Bearer")
+    rest = f"{trusted.url}/assess"
+    headers = [("Authorization", f"Bearer {trusted.es.token(ISSUER, rest)}")] * 2
+    assert (httpx.post(rest, json={"age_years": 40}, headers=headers).status_code) == 401
+    # unsigned loopback mode: a second Authorization header is refused too, not ignored
+    doubled = [("Authorization", "Bearer a"), ("Authorization", "Bearer b")]
+    r = httpx.post(f"{server.url}/cds-services/{PV}", content=body, headers=doubled, timeout=30)
+    assert (r.status_code, r.content) == (401, b"")
+    assert httpx.get(f"{server.url}/cds-services", headers=doubled).status_code == 401
+    assert httpx.post(f"{server.url}/assess", json={"age_years": 40}, headers=doubled).status_code == 401
+
+
 def test_feedback_and_discovery_also_need_a_token_when_an_issuer_is_trusted(trusted: TrustedServer) -> None:
     assert httpx.get(f"{trusted.url}/cds-services").status_code == 401
     fb = httpx.post(f"{trusted.url}/cds-services/{PV}/feedback", json={"feedback": []})

@@ -169,3 +169,56 @@ def test_route_and_body_site_codes_pass_the_verhoeff_check_and_name_where_they_w
         assert e.get("checked"), code
     for e in SETS["body_sites"]:
         assert sites.sites_in(e["site"]), e["site"]
+
+
+# ------------------------------------------------------- treatment courses and visit measurements (fhir/data)
+
+FHIR_DATA = ROOT / "src" / "calcinosis" / "fhir" / "data"
+MEASURES = yaml.safe_load((FHIR_DATA / "measures.yaml").read_text())
+COURSE_TERMS = yaml.safe_load((FHIR_DATA / "courses.yaml").read_text())
+
+
+def test_measure_loinc_codes_pass_the_mod10_check_digit_and_name_where_they_were_checked() -> None:
+    listed = [c for m in MEASURES["measures"] for c in m.get("loinc", [])]
+    assert {c["code"] for c in listed} == {"38214-3", "72514-3"}
+    for c in listed:
+        assert re.fullmatch(r"\d{1,7}-\d", c["code"]) and loinc_ok(c["code"]), c["code"]
+        assert c["display"].strip() and len(str(c["checked"])) > 20, c["code"]
+    assert not loinc_ok("38214-4") and not loinc_ok("72514-2")  # the check digit check can fail
+
+
+def test_measure_loinc_codes_are_not_lab_codes_of_the_code_sets() -> None:
+    labs = {str(lab["code"]) for lab in SETS["labs"]}
+    assert not labs & {c["code"] for m in MEASURES["measures"] for c in m.get("loinc", [])}
+
+
+def test_yes_no_answer_codes_are_checked() -> None:
+    for answer in ("yes", "no"):
+        for c in MEASURES["answers"][answer]["codes"]:
+            assert c.get("checked"), c
+            if c["system"] == "http://snomed.info/sct":
+                assert verhoeff_ok(c["code"]) and c["code"][-3:-1] == "00", c["code"]
+            else:
+                assert c["system"] == "http://terminology.hl7.org/CodeSystem/v2-0136" and c["code"] in (
+                    "Y",
+                    "N",
+                )
+
+
+def test_measure_codes_fields_and_names_are_unambiguous() -> None:
+    from calcinosis.fhir.treatment import load_measures, normalise_name
+    from calcinosis.patient.models import Measurement
+
+    measures = load_measures().measures
+    assert len({m.code for m in measures}) == len(measures)
+    assert {m.field for m in measures} == set(Measurement.model_fields) - {"id", "date", "site"}
+    names = [normalise_name(w) for m in measures for w in m.words]
+    assert len(names) == len(set(names))
+    yes = {normalise_name(w) for w in MEASURES["answers"]["yes"]["words"]}
+    assert not yes & {normalise_name(w) for w in MEASURES["answers"]["no"]["words"]}
+
+
+@pytest.mark.parametrize("table", ["routes", "stop_reasons"])
+def test_route_and_stop_reason_words_name_one_thing_each(table: str) -> None:
+    words = [w.lower() for ws in COURSE_TERMS[table].values() for w in ws]
+    assert len(words) == len(set(words)), table

@@ -103,6 +103,7 @@ def test_stored_facts_join_courses_in_the_case_when_the_patient_has_a_case(regis
     [
         ({"date": "2025-01-01", "measurements": [{"site": "hand", "largest_mm": -3}]}, "largest_mm"),
         ({"date": "2025-01-01", "measurements": [{"pain_vas": 14}]}, "pain_vas"),
+        ({"date": "2025-01-01", "measurements": [{"count": True}]}, "not true/false"),
         ({"date": "2025-01-01", "measurements": [{"site": "hand"}]}, "nothing measured"),
         ({"date": "2025-01-01", "measurements": []}, "measurements"),
         ({"date": "2999-01-01", "measurements": [{"count": 1}]}, "in the future"),

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import os
 import shutil
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 
 from calcinosis.screen import ScreenOptions, ScreenResult, run_screen
+from calcinosis.screen.backends.base import BackendSettings
 from calcinosis.screen.ndjson import (
     RESOURCE_TYPES,
     bundle_from_lines,
@@ -90,3 +93,37 @@ def mixed_clinic(tmp_path: Path) -> Path:
     target = tmp_path / "export"
     shutil.copytree(BULK / "mixed-clinic" / "export", target)
     return target
+
+
+@pytest.fixture(scope="session")
+def spark_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """One local Spark session for every Spark test (it takes seconds to start); the backend reuses it."""
+    pytest.importorskip("pyspark", reason="the spark extra is not installed (make test installs it)")
+    if shutil.which("java") is None:  # pragma: no cover - make test installs Java (scripts/system-deps.sh)
+        pytest.skip("Java is not installed (scripts/system-deps.sh installs it)")
+    from pyspark.sql import SparkSession
+
+    from calcinosis.screen.backends.spark import SparkBackend
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    work = tmp_path_factory.mktemp("spark")
+    conf = SparkBackend(BackendSettings(threads=2, work_dir=work)).spark_conf()
+    builder = SparkSession.builder.master("local[2]").appName("calcinosis-tests")
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+# Every screening fault is tested on both engines; Spark runs in local mode with the session above.
+ENGINES = [pytest.param("duckdb"), pytest.param("spark", marks=pytest.mark.spark)]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    if name == "spark":
+        request.getfixturevalue("spark_session")
+    return name

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from calcinosis.screen import ScreenOptions, ScreenResult, run_screen
-from calcinosis.screen.backends.base import BackendSettings
 from tests.screen.conftest import AS_OF, BULK
 
 pyspark = pytest.importorskip("pyspark", reason="the spark extra is not installed (make test installs it)")
@@ -21,25 +18,6 @@ if shutil.which("java") is None:  # pragma: no cover - make test installs Java (
 
 pytestmark = pytest.mark.spark
 EXPECTED = json.loads((BULK / "mixed-clinic" / "expected.json").read_text())
-
-
-@pytest.fixture(scope="session")
-def spark_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """One local Spark session for every Spark test (it takes seconds to start); the backend reuses it."""
-    from pyspark.sql import SparkSession
-
-    from calcinosis.screen.backends.spark import SparkBackend
-
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    work = tmp_path_factory.mktemp("spark")
-    conf = SparkBackend(BackendSettings(threads=2, work_dir=work)).spark_conf()
-    builder = SparkSession.builder.master("local[2]").appName("calcinosis-tests")
-    for key, value in conf.items():
-        builder = builder.config(key, value)
-    session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 def _same_outputs(a: Path, b: Path) -> None:

@@ -25,6 +25,7 @@ def test_files_are_found_by_name_when_there_is_no_manifest(mixed_clinic: Path) -
         "Observation",
         "MedicationRequest",
         "MedicationStatement",
+        "MedicationAdministration",
         "Procedure",
     }
     assert [p.name for p in export.not_read] == ["Encounter.ndjson"]

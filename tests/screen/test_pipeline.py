@@ -90,6 +90,14 @@ def test_cli_exits_0_when_nothing_was_set_aside(tmp_path: Path) -> None:
         '{"resourceType":"Condition","id":"c","code":{"text":"Calcinosis cutis"},'
         '"subject":{"reference":"Patient/a"}}\n'
     )
+    for rtype in (
+        "Observation",
+        "MedicationRequest",
+        "MedicationStatement",
+        "MedicationAdministration",
+        "Procedure",
+    ):
+        (export / f"{rtype}.ndjson").write_text("")
     r = cli("screen", str(export), "--out", str(tmp_path / "out"))
     assert r.returncode == EXIT_OK, r.stderr
     assert "screened 1 of 1 patients" in r.stdout
@@ -214,7 +222,10 @@ def test_a_duplicated_line_reaches_the_reader_twice_when_exported_twice(tmp_path
     (export / "Patient.ndjson").write_text(patient + patient)
     condition = '{"resourceType":"Condition","id":"c","code":{"text":"CKD"},"subject":{"reference":"Patient/twice"}}\n'
     (export / "Condition.ndjson").write_text(condition + condition)
-    result = run_screen(ScreenOptions(export, tmp_path / "out", progress=False))
+    allowed = frozenset(
+        {"Observation", "MedicationRequest", "MedicationStatement", "MedicationAdministration", "Procedure"}
+    )
+    result = run_screen(ScreenOptions(export, tmp_path / "out", progress=False, allow_missing=allowed))
     assert result.counts.resources_by_type == {"Condition": 2, "Patient": 2}
     assert result.not_assessable == 1
     record = orjson.loads((tmp_path / "out" / "quarantine" / "patients.ndjson").read_bytes())
@@ -245,11 +256,28 @@ def test_progress_is_drawn_when_stderr_is_a_terminal(mixed_clinic: Path, tmp_pat
     assert "assessing" in drawn
 
 
-def test_cli_exits_2_with_one_line_when_a_file_cannot_be_read(tmp_path: Path) -> None:
+def test_cli_sets_an_unreadable_file_aside_instead_of_stopping(tmp_path: Path) -> None:
     export = tmp_path / "export"
     export.mkdir()
     (export / "Patient.ndjson.gz").write_bytes(b"this is not gzip data at all\n")
-    r = cli("screen", str(export), "--out", str(tmp_path / "out"))
-    assert r.returncode == 2, r.stderr
-    assert r.stderr.startswith("error: DuckDB could not read the export")
+    (export / "Condition.ndjson").write_text(
+        '{"resourceType":"Condition","id":"c","code":{"text":"Calcinosis cutis"},'
+        '"subject":{"reference":"Patient/a"}}\n'
+    )
+    others = [
+        a
+        for t in (
+            "Observation",
+            "MedicationRequest",
+            "MedicationStatement",
+            "MedicationAdministration",
+            "Procedure",
+        )
+        for a in ("--allow-missing", t)
+    ]
+    r = cli("screen", str(export), "--out", str(tmp_path / "out"), *others)
+    assert r.returncode == EXIT_QUARANTINED, r.stderr
+    assert "1 unreadable-file" in r.stderr and "1 patient-not-assessable" in r.stderr
     assert "Traceback" not in r.stderr
+    record = orjson.loads((tmp_path / "out" / "quarantine" / "files.ndjson").read_bytes())
+    assert record["file"] == "Patient.ndjson.gz" and "not a gzip file" in record["detail"]

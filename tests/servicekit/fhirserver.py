@@ -20,6 +20,8 @@ class FhirState:
     resources: list[dict[str, Any]] = field(default_factory=list)
     token: str | None = None
     delay_s: float = 0.0
+    drip_s: float = 0.0  # send the body a few bytes at a time, this long between writes
+    pad_bytes: int = 0  # pad every searchset Bundle with this many bytes of text
     fail_status: int | None = None
     jwks: dict[str, Any] | None = None
     requests: list[tuple[str, str | None]] = field(default_factory=list)
@@ -39,7 +41,16 @@ def _handler(state: FhirState) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", "application/fhir+json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            if not state.drip_s:
+                self.wfile.write(data)
+                return
+            try:
+                for i in range(0, len(data), 16):
+                    self.wfile.write(data[i : i + 16])
+                    self.wfile.flush()
+                    time.sleep(state.drip_s)
+            except OSError:
+                pass  # the client gave up
 
         def do_GET(self) -> None:
             with state.lock:
@@ -89,6 +100,8 @@ def _handler(state: FhirState) -> type[BaseHTTPRequestHandler]:
                 "total": len(matches),
                 "entry": [{"resource": r} for r in matches],
             }
+            if state.pad_bytes:
+                bundle["meta"] = {"tag": [{"display": "x" * 1000} for _ in range(state.pad_bytes // 1000)]}
             self._send(200, bundle)
 
     return Handler

@@ -53,3 +53,50 @@ def postgres_cluster() -> Iterator[str]:
         )
         if Path(directory).exists():
             shutil.rmtree(directory, ignore_errors=True)
+
+
+def own_skip_reason() -> str | None:
+    """Why a cluster of our own cannot be started here, or None when it can."""
+    if any(Path("/usr/lib/postgresql").glob("*/bin/initdb")) or os.geteuid() == 0:
+        return None
+    return "no PostgreSQL binaries and not root: run `make system-deps`"
+
+
+class Cluster:
+    """A throwaway cluster this test owns, so that it can be stopped and started again (an outage)."""
+
+    def __init__(self, directory: str, url: str) -> None:
+        self.directory = directory
+        self.url = url
+
+    def _run(self, action: str) -> None:
+        subprocess.run(
+            ["bash", str(SCRIPT), action, self.directory], check=True, capture_output=True, timeout=120
+        )
+
+    def halt(self) -> None:
+        self._run("halt")
+
+    def resume(self) -> None:
+        self._run("resume")
+
+
+@contextmanager
+def own_cluster() -> Iterator[Cluster]:
+    """A cluster of our own (never CALCINOSIS_TEST_POSTGRES_URL's server: it is not ours to stop)."""
+    out = subprocess.run(
+        ["bash", str(SCRIPT), "start", str(free_port())],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout.split()
+    cluster = Cluster(out[0], out[1])
+    try:
+        yield cluster
+    finally:
+        subprocess.run(
+            ["bash", str(SCRIPT), "stop", cluster.directory], check=False, capture_output=True, timeout=120
+        )
+        if Path(cluster.directory).exists():
+            shutil.rmtree(cluster.directory, ignore_errors=True)

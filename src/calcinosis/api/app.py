@@ -26,7 +26,8 @@ from calcinosis.api.middleware import AccessLog, BodyLimit, CatchAll
 from calcinosis.api.routes import assess, catalogue, cdshooks, demo, health, registry
 from calcinosis.cdshooks.cache import CardCache
 from calcinosis.cdshooks.jwks import KeyRing
-from calcinosis.cdshooks.pool import start_pool
+from calcinosis.cdshooks.models import FeedbackRequest, HookRequest
+from calcinosis.cdshooks.pool import ThreadRunner, start_runner
 from calcinosis.cdshooks.security import TokenVerifier
 from calcinosis.pack.knowledge import KnowledgePack
 from calcinosis.pack.loader import load_pack_cached
@@ -74,6 +75,8 @@ def _lifespan(settings: Settings) -> Any:
             )
         elif not settings.public_base_url:
             log.warning("no public base URL set: JWT audiences are checked against the URL as requested")
+        threads = ThreadRunner()
+        engine = await start_runner(settings.engine_processes, threads)
         app.state.calcinosis = AppState(
             settings,
             pack,
@@ -82,14 +85,13 @@ def _lifespan(settings: Settings) -> Any:
             verifier,
             demo.demo_cases() if settings.demo else {},
             CardCache(settings.card_cache_size),
-            await anyio.to_thread.run_sync(start_pool, settings.engine_processes),
+            threads,
+            engine,
         )
         try:
             yield
         finally:
-            pool = app.state.calcinosis.engine_pool
-            if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
+            await engine.close()
             await http.aclose()
             await anyio.to_thread.run_sync(store.close)
 
@@ -118,6 +120,10 @@ def _openapi(app: FastAPI) -> Any:
         components.update(case.pop("$defs", {}))
         components["Case"] = case
         components["FhirInput"] = FHIR_INPUT_SCHEMA
+        for model in (HookRequest, FeedbackRequest):
+            body = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(body.pop("$defs", {}))
+            components[model.__name__] = body
         app.openapi_schema = schema
         return schema
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +10,9 @@ import httpx
 from fastapi import Depends, Request
 
 from calcinosis.cdshooks.cache import CardCache
+from calcinosis.cdshooks.pool import Runner, ThreadRunner
 from calcinosis.cdshooks.security import Caller, TokenVerifier
+from calcinosis.errors import AuthError
 from calcinosis.pack.knowledge import KnowledgePack
 from calcinosis.settings import Settings
 from calcinosis.store import Store
@@ -26,7 +27,8 @@ class AppState:
     verifier: TokenVerifier
     demo_cases: dict[str, Path] = field(default_factory=dict)
     card_cache: CardCache | None = None
-    engine_pool: Executor | None = None
+    threads: ThreadRunner = field(default_factory=ThreadRunner)  # REST and web assessments
+    engine: Runner | None = None  # CDS Hooks calls (engine processes, or the threads)
 
 
 def get_state(request: Request) -> AppState:
@@ -49,9 +51,14 @@ def endpoint_url(request: Request, settings: Settings) -> str:
 
 
 async def require_caller(request: Request, state: StateDep) -> Caller:
+    """The authenticated caller. More than one ``Authorization`` header is refused like any other failure
+    (bare 401): which one a proxy checked and which one we read must never differ."""
     host = request.client.host if request.client else None
+    values = request.headers.getlist("authorization")
+    if len(values) > 1:
+        raise AuthError("more than one Authorization header")
     return await state.verifier.caller(
-        request.headers.get("authorization"), endpoint_url(request, state.settings), host
+        values[0] if values else None, endpoint_url(request, state.settings), host
     )
 
 

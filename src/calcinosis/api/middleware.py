@@ -6,15 +6,17 @@ patient identifiers and tokens cannot reach a log line.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import traceback
 from typing import Any
 
 import orjson
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from calcinosis.api.outcome import FHIR_JSON, outcome_body
+from calcinosis.api.outcome import FHIR_JSON, RETRY_AFTER_S, outcome_body
 
 log = logging.getLogger("calcinosis.access")
 
@@ -27,6 +29,9 @@ class BodyLimit:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.message = (
+            f"request body larger than {max_bytes} bytes (limit CALCINOSIS_MAX_BODY_BYTES={max_bytes})"
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -39,7 +44,7 @@ class BodyLimit:
             except ValueError:
                 too_big = True
             if too_big:
-                await _reject(send, 413, f"request body larger than {self.max_bytes} bytes")
+                await _reject(send, 413, self.message)
                 return
         seen = 0
         started = False
@@ -63,18 +68,17 @@ class BodyLimit:
             await self.app(scope, limited, tracking_send)
         except TooLarge:
             if not started:
-                await _reject(send, 413, f"request body larger than {self.max_bytes} bytes")
+                await _reject(send, 413, self.message)
 
 
-async def _reject(send: Send, status: int, message: str) -> None:
-    body = orjson.dumps(outcome_body(message, "too-long"))
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", FHIR_JSON.encode()), (b"content-length", str(len(body)).encode())],
-        }
-    )
+async def _reject(
+    send: Send, status: int, message: str, code: str = "too-long", *, retry_after: bool = False
+) -> None:
+    body = orjson.dumps(outcome_body(message, code))
+    headers = [(b"content-type", FHIR_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    if retry_after:
+        headers.append((b"retry-after", str(RETRY_AFTER_S).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -100,6 +104,14 @@ class CatchAll:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:  # the client went away mid-body: nobody to answer, nothing went wrong here
+            log.info("client disconnected before its request was read")
+        except asyncio.CancelledError:
+            # The server is stopping and its graceful timeout ran out (uvicorn cancels the requests still
+            # running): answer 503 rather than let the server log a traceback and send a 500.
+            log.warning("request cancelled: the server is stopping")
+            if not started:
+                await _reject(send, 503, "the service is stopping; try again", "transient", retry_after=True)
         except Exception as exc:
             frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
             where = f"{frame.filename}:{frame.lineno}" if frame else "?"
@@ -149,6 +161,6 @@ class AccessLog:
                 "%s %s %s %.1fms",
                 scope.get("method"),
                 template,
-                status["code"],
+                status["code"] or "aborted",
                 (time.perf_counter() - start) * 1000,
             )

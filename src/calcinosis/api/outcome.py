@@ -18,6 +18,7 @@ from calcinosis.errors import AuthError, CalcinosisError, PackError, StoreError
 log = logging.getLogger("calcinosis.api")
 
 FHIR_JSON = "application/fhir+json"
+RETRY_AFTER_S = 5  # Retry-After on a 503 while the store is away
 ISSUE_CODE = {
     400: "invalid",
     404: "not-found",
@@ -60,6 +61,10 @@ async def _calcinosis(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, CalcinosisError)  # noqa: S101 - registered for this class only
     if isinstance(exc, StoreError | PackError):
         log.error("service fault: %s", exc)
+    if isinstance(exc, StoreError):  # the store is away: nothing was acknowledged; try again shortly
+        response = outcome(503, f"{exc}; nothing was recorded, try again", "transient")
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response
     code = exc.code if exc.code != "error" else None
     return outcome(exc.http_status, str(exc), code)
 

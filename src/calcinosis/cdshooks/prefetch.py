@@ -15,12 +15,13 @@ from functools import cache
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import anyio
 import httpx
-import orjson
 
 from calcinosis.cdshooks.models import HookRequest
 from calcinosis.cdshooks.security import is_loopback
 from calcinosis.errors import CalcinosisError, InputError
+from calcinosis.limits import LimitExceeded, Limits, decode_strict
 
 
 class PreconditionFailed(CalcinosisError):
@@ -97,8 +98,17 @@ def _fetchable_server(request: HookRequest) -> str | None:
 
 
 async def gather(
-    request: HookRequest, http: httpx.AsyncClient, *, deadline: float, timeout_s: float, max_pages: int
+    request: HookRequest,
+    http: httpx.AsyncClient,
+    *,
+    deadline: float,
+    timeout_s: float,
+    max_pages: int,
+    limits: Limits | None = None,
 ) -> PatientData:
+    """The resources for this call. What the FHIR server sends is held to the same limits as a request
+    (bytes per answer, depth, text, and resources in all, prefetch included): over one, LimitExceeded."""
+    limits = limits or Limits()
     templates = prefetch_templates()
     prefetch = request.prefetch or {}
     data = PatientData()
@@ -127,7 +137,7 @@ async def gather(
         headers["Authorization"] = f"Bearer {request.fhirAuthorization.access_token}"
     tasks = {
         key: asyncio.create_task(
-            _fetch(http, server, fill(templates[key], request.context), headers, timeout_s, max_pages)
+            _fetch(http, server, fill(templates[key], request.context), headers, timeout_s, max_pages, limits)
         )
         for key in missing
     }
@@ -140,6 +150,8 @@ async def gather(
             data.timed_out.append(key)
             continue
         exc = task.exception()
+        if isinstance(exc, LimitExceeded):
+            raise exc
         if isinstance(exc, httpx.TimeoutException):
             data.timed_out.append(key)
         elif exc is not None:
@@ -151,6 +163,8 @@ async def gather(
         raise PreconditionFailed(
             "data not prefetched and the FHIR server did not provide it: " + ", ".join(failed)
         )
+    if len(data.resources) > limits.resources:
+        raise limits.too_many_resources("patient data (prefetched and fetched)")
     return data
 
 
@@ -161,22 +175,60 @@ async def _fetch(
     headers: dict[str, str],
     timeout_s: float,
     max_pages: int,
+    limits: Limits,
 ) -> list[dict[str, Any]]:
     url: str | None = f"{server}/{query}"
     out: list[dict[str, Any]] = []
     pages = 0
     while url is not None and pages < max_pages:
-        response = await http.get(url, headers=headers, timeout=timeout_s)
-        if response.status_code == 404 and query.startswith("Patient/"):
-            raise InputError("the patient in context was not found on the FHIR server")
-        response.raise_for_status()
-        body = orjson.loads(response.content)
+        raw = await _get(http, url, headers, timeout_s, limits, is_patient=query.startswith("Patient/"))
+        if len(raw) > IN_THREAD_BYTES:
+            body = await anyio.to_thread.run_sync(_decode, raw, limits)
+        else:
+            body = _decode(raw, limits)
         if not isinstance(body, dict):
             raise InputError("FHIR server answered with something other than a resource")
         out.extend(_entries(body))
+        if len(out) > limits.resources:
+            raise limits.too_many_resources("FHIR server answer")
         pages += 1
         url = _next_link(body, server)
     return out
+
+
+IN_THREAD_BYTES = 64 * 1024
+
+
+def _decode(raw: bytes, limits: Limits) -> Any:
+    return decode_strict(raw, limits, "FHIR server answer", fhir=True)
+
+
+async def _get(
+    http: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    timeout_s: float,
+    limits: Limits,
+    *,
+    is_patient: bool,
+) -> bytes:
+    """One answer, read no further than the byte limit."""
+    async with http.stream("GET", url, headers=headers, timeout=timeout_s) as response:
+        if response.status_code == 404 and is_patient:
+            raise InputError("the patient in context was not found on the FHIR server")
+        response.raise_for_status()
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limits.body_bytes:
+                raise LimitExceeded(
+                    f"FHIR server answer larger than {limits.body_bytes} bytes",
+                    "max_body_bytes",
+                    limits.body_bytes,
+                )
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _next_link(body: dict[str, Any], server: str) -> str | None:

@@ -6,17 +6,16 @@ one card saying the basis is incomplete; it is never a timeout.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import time
 import uuid
-from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
 import httpx
+import orjson
 from pydantic import ValidationError
 
 from calcinosis.cdshooks import prefetch
@@ -31,9 +30,11 @@ from calcinosis.cdshooks.models import (
     OrderSelectContext,
     PatientContext,
 )
+from calcinosis.cdshooks.pool import EngineBusy, Runner, ThreadRunner
 from calcinosis.cdshooks.security import Caller
 from calcinosis.engine import knowledge_info
 from calcinosis.errors import InputError
+from calcinosis.limits import Limits
 from calcinosis.pack.knowledge import KnowledgePack
 from calcinosis.settings import Settings
 from calcinosis.store import AuditEntry, Store
@@ -41,6 +42,7 @@ from calcinosis.store import AuditEntry, Store
 log = logging.getLogger("calcinosis.cdshooks")
 
 ENGINE_RESERVE_S = 0.25  # of the budget kept for assessing once data has arrived
+ANSWER_RESERVE_S = 0.25  # of the budget kept for the cards, the audit write and the response
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class HookDeps:
     http: httpx.AsyncClient
     base_url: str
     cache: CardCache | None = None
-    pool: Executor | None = None
+    runner: Runner | None = None  # default: a thread per call
 
 
 async def _cards(
@@ -62,25 +64,24 @@ async def _cards(
     cs: CardSettings,
     timeout: float,
 ) -> Outcome:
-    """Cards for this call: from the cache when an identical call was answered, else computed in the
-    engine pool (or a thread), within ``timeout``."""
+    """Cards for this call: from the cache when an identical call was answered, else computed by the
+    engine runner (processes or threads) within ``timeout``: past it, TimeoutError (the work is cancelled
+    or left to finish off the request path) or EngineBusy (no engine was free)."""
     today = dt.datetime.now(dt.UTC).date()
     drafts = request.context.get("draftOrders") if spec.orders else None
-    key = cache_key(spec.id, today.isoformat(), deps.pack.content_hash, cs, data.resources, drafts)
-    if deps.cache is not None and (hit := deps.cache.get(key)) is not None:
+    try:
+        key: bytes | None = cache_key(
+            spec.id, today.isoformat(), deps.pack.content_hash, cs, data.resources, drafts
+        )
+    except (orjson.JSONEncodeError, TypeError):
+        key = None  # not serialisable as a key: computed, not cached
+    if key is not None and deps.cache is not None and (hit := deps.cache.get(key)) is not None:
         return Outcome(hit[0], hit[1], True, hit[2])
-    args = (spec.id, drafts, data.resources, cs, today)
-    end = time.monotonic() + timeout
-    outcome: Outcome | None = None
-    if deps.pool is not None:
-        try:
-            outcome = await asyncio.wait_for(asyncio.wrap_future(deps.pool.submit(compute, *args)), timeout)
-        except BrokenExecutor:
-            log.error("engine processes broken; assessing in a thread (restart the service)")
-    if outcome is None:
-        in_thread = anyio.to_thread.run_sync(compute, *args, deps.pack, abandon_on_cancel=True)
-        outcome = await asyncio.wait_for(in_thread, max(end - time.monotonic(), 0.001))
-    if deps.cache is not None:
+    runner = deps.runner or ThreadRunner()
+    pack = deps.pack if runner.in_process else None  # an engine process has its own
+    args = (spec.id, drafts, data.resources, cs, today, pack)
+    outcome = await runner.run(compute, *args, timeout=timeout)
+    if key is not None and deps.cache is not None:
         deps.cache.put(key, outcome.cards, outcome.input_hash, outcome.assessment)
     return outcome
 
@@ -108,20 +109,23 @@ def _check_patient(ctx: PatientContext, data: prefetch.PatientData) -> None:
 
 
 async def call(
-    spec: ServiceSpec, request: HookRequest, caller: Caller, deps: HookDeps
+    spec: ServiceSpec, request: HookRequest, caller: Caller, deps: HookDeps, *, started: float | None = None
 ) -> tuple[dict[str, Any], str]:
-    """The response body and the audit record's request id (recorded before this returns)."""
-    start = time.monotonic()
+    """The response body and the audit record's request id (recorded before this returns). The budget
+    runs from ``started`` (``time.monotonic()`` when the request reached the route), default now."""
+    start = time.monotonic() if started is None else started
     settings = deps.settings
     deadline = start + settings.time_budget_ms / 1000
     ctx = check_context(spec, request)
     reserve = min(ENGINE_RESERVE_S, settings.time_budget_ms / 3000)
+    answer_by = deadline - min(ANSWER_RESERVE_S, settings.time_budget_ms / 6000)
     data = await prefetch.gather(
         request,
         deps.http,
         deadline=deadline - reserve,
         timeout_s=settings.fhir_timeout_ms / 1000,
         max_pages=settings.fhir_max_pages,
+        limits=Limits.of(settings),
     )
     _check_patient(ctx, data)
     launch_url = f"{deps.base_url}/launch" if settings.smart_client_id else None  # SMART link on cards
@@ -135,7 +139,9 @@ async def call(
         )
     else:
         try:
-            outcome = await _cards(spec, request, data, deps, cs, max(deadline - time.monotonic(), 0.001))
+            outcome = await _cards(spec, request, data, deps, cs, max(answer_by - time.monotonic(), 0.001))
+        except EngineBusy:
+            outcome = _incomplete(deps, cs, [], "the engine was busy for the whole time budget")
         except TimeoutError:
             outcome = _incomplete(deps, cs, [], "the assessment did not finish within the time budget")
     body = CdsResponse(cards=outcome.cards.cards).wire()

@@ -14,8 +14,10 @@ from rich.console import Console
 from calcinosis.engine import Assessment, assess
 from calcinosis.errors import InputError
 from calcinosis.inputs import decode_json, read_patient
+from calcinosis.limits import Limits
 from calcinosis.render.markdown import assessment_markdown
 from calcinosis.render.text import print_assessment
+from calcinosis.settings import load_settings
 
 
 class AssessFormat(StrEnum):
@@ -25,19 +27,28 @@ class AssessFormat(StrEnum):
     FHIR = "fhir"
 
 
-def read_source(path: str) -> bytes:
+def read_source(path: str, limits: Limits | None = None) -> bytes:
+    """The file's bytes (``-``: stdin), refused unread when larger than the body limit."""
+    limits = limits or Limits()
     if path == "-":
-        return sys.stdin.buffer.read()
+        raw = sys.stdin.buffer.read(limits.body_bytes + 1)
+        if len(raw) > limits.body_bytes:
+            raise limits.too_large("stdin")
+        return raw
     p = Path(path)
     if p.is_dir():
         raise InputError(f"{path}: is a directory, expected a JSON file")
     if not p.exists():
         raise InputError(f"{path}: file not found")
+    if p.stat().st_size > limits.body_bytes:
+        raise limits.too_large(path)
     return p.read_bytes()
 
 
-def assess_bytes(raw: bytes, where: str, as_of: dt.date | None = None) -> Assessment:
-    data = decode_json(raw, where)
+def assess_bytes(
+    raw: bytes, where: str, as_of: dt.date | None = None, limits: Limits | None = None
+) -> Assessment:
+    data = decode_json(raw, where, limits)
     case, issues = read_patient(data, as_of=as_of)
     return assess(case, issues=issues, as_of=as_of)
 
@@ -75,4 +86,5 @@ def register(app: typer.Typer) -> None:
                 when = dt.date.fromisoformat(as_of)
             except ValueError:
                 raise InputError(f"--as-of: '{as_of}' is not a date (YYYY-MM-DD)") from None
-        emit(assess_bytes(read_source(file), file, when), fmt)
+        limits = Limits.of(load_settings())
+        emit(assess_bytes(read_source(file, limits), file, when, limits), fmt)

@@ -29,6 +29,14 @@ Threads = Annotated[
     int | None, typer.Option("--threads", min=1, help="Engine threads (default: cores, at most 4).")
 ]
 MemoryMb = Annotated[int, typer.Option("--memory-mb", help="Engine memory before it spills to disk, MiB.")]
+AllowMissing = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow-missing",
+        metavar="TYPE",
+        help="Screen although this resource type's file is missing (repeatable); every assessment says so.",
+    ),
+]
 Patients = Annotated[int, typer.Option("--patients", "-n", min=1, help="Number of patients.")]
 SynthOut = Annotated[Path, typer.Option("--out", "-o", help="Folder to create (must be empty).")]
 Seed = Annotated[int, typer.Option("--seed", help="Seed: the same seed gives the same export.")]
@@ -74,6 +82,7 @@ def register(app: typer.Typer) -> None:
         workers: Workers = None,
         threads: Threads = None,
         memory_mb: MemoryMb = 384,
+        allow_missing: AllowMissing = None,
     ) -> None:
         """Screen a population: pick patients in the engine, assess each like `calcinosis assess`, report."""
         from calcinosis.screen import ScreenOptions, run_screen
@@ -90,6 +99,7 @@ def register(app: typer.Typer) -> None:
                 workers=workers,
                 threads=threads,
                 memory_mb=memory_mb,
+                allow_missing=frozenset(allow_missing or ()),
             )
         )
         c, f = result.counts, result.figures
@@ -102,6 +112,14 @@ def register(app: typer.Typer) -> None:
         if result.set_aside:
             reasons = ", ".join(f"{n:,} {r}" for r, n in result.quarantined.items())
             typer.echo(f"set aside: {reasons} (see {out / 'quarantine'})", err=True)
+        missing = sorted({g.resource_type for g in result.gaps if g.missing})
+        if missing:
+            typer.echo(f"missing (allowed): {', '.join(missing)}", err=True)
+        if result.incomplete:
+            typer.echo(
+                f"incomplete: {result.incomplete:,} assessments made without part of the export (see the report)",
+                err=True,
+            )
         raise typer.Exit(result.exit_code)
 
     @app.command("synth")

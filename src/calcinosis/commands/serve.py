@@ -98,6 +98,7 @@ def serve(
         "access_log": False,
         "log_config": log_config(log_level),
         "log_level": log_level.lower(),
+        "timeout_graceful_shutdown": settings.graceful_timeout_s,
     }
     if settings.workers > 1:
         os.environ.update(settings_env(settings))

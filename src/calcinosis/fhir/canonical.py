@@ -21,6 +21,8 @@ CS_STANCE = "CodeSystem/therapy-stance"
 CS_SUBTYPE = "CodeSystem/subtype"
 CS_FIT = "CodeSystem/setting-fit"
 CS_ITEM = "CodeSystem/pack-item"
+CS_MEASURE = "CodeSystem/calcinosis-measure"
+CS_STOP_REASON = "CodeSystem/course-stop-reason"
 
 EXT_QUALITY = "http://hl7.org/fhir/StructureDefinition/cqf-qualityOfEvidence"
 EXT_STRENGTH = "http://hl7.org/fhir/StructureDefinition/cqf-strengthOfRecommendation"

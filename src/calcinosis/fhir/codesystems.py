@@ -1,4 +1,5 @@
-"""CodeSystems behind the codes the FHIR writers use (evidence level, line, stance, subtype, items)."""
+"""CodeSystems behind the codes the FHIR writers use (evidence level, line, stance, subtype, items, visit
+measures, course stop reasons)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ from calcinosis.fhir.canonical import (
     CS_EVIDENCE_LEVEL,
     CS_FIT,
     CS_ITEM,
+    CS_MEASURE,
     CS_STANCE,
+    CS_STOP_REASON,
     CS_SUBTYPE,
     CS_THERAPY_LINE,
     level_definitions,
     pascal,
     url,
 )
+from calcinosis.fhir.treatment import STOP_REASON_DISPLAY, load_measures
 from calcinosis.pack.knowledge import KnowledgePack
 from calcinosis.pack.models import LineName, SubtypeCode
 
@@ -67,5 +71,15 @@ def code_systems(pack: KnowledgePack) -> list[dict[str, Any]]:
             CS_ITEM,
             "Pack items (work-up, therapies, alerts, cautions)",
             [(k, v, none) for k, v in sorted(items.items())],
+        ),
+        _code_system(
+            CS_MEASURE,
+            "Calcinosis visit measures",
+            [(m.code, m.display, m.definition) for m in load_measures().measures],
+        ),
+        _code_system(
+            CS_STOP_REASON,
+            "Why a treatment course was stopped",
+            [(k, v, none) for k, v in STOP_REASON_DISPLAY.items()],
         ),
     ]

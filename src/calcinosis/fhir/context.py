@@ -7,8 +7,20 @@ from datetime import date
 from typing import Any, Literal
 
 from calcinosis.fhir.bundle import Entry, OpenedBundle
+from calcinosis.fhir.treatment import TherapyMatcher, therapy_matcher
+from calcinosis.pack.knowledge import KnowledgePack
 from calcinosis.patient.codes import Vocabulary
-from calcinosis.patient.models import Coding, Condition, Event, InputIssue, Lab, Lesion, Medication
+from calcinosis.patient.models import (
+    AdverseEvent,
+    Coding,
+    Condition,
+    Course,
+    Event,
+    InputIssue,
+    Lab,
+    Lesion,
+    Medication,
+)
 
 # Elements every reader may pass over without comment: identity, bookkeeping, who and where.
 ADMINISTRATIVE = frozenset(
@@ -59,6 +71,38 @@ LESION_CONCEPTS = frozenset(
 
 
 @dataclass
+class CourseRead:
+    """A treatment course with the resources it was read from (adverse events point at them)."""
+
+    course: Course
+    source: dict[str, Any]
+    medication: dict[str, Any] | None
+    where: str
+
+
+@dataclass
+class AdverseEventRead:
+    """An AdverseEvent waiting to be attached to its course once every resource has been read."""
+
+    event: AdverseEvent
+    targets: list[dict[str, Any]]
+    words: str
+    where: str
+
+
+@dataclass
+class MeasurePart:
+    """One measure of one visit (an Observation), combined by date and site into a Measurement."""
+
+    day: date
+    site: str | None
+    field: str
+    value: float | bool
+    key: str
+    where: str
+
+
+@dataclass
 class Context:
     vocab: Vocabulary
     opened: OpenedBundle
@@ -70,6 +114,10 @@ class Context:
     medications: list[Medication] = field(default_factory=list)
     history: list[Event] = field(default_factory=list)
     pregnancy: list[tuple[date | None, bool, str]] = field(default_factory=list)
+    courses: list[CourseRead] = field(default_factory=list)
+    adverse_events: list[AdverseEventRead] = field(default_factory=list)
+    measure_parts: list[MeasurePart] = field(default_factory=list)
+    pack: KnowledgePack | None = None
 
     def issue(
         self, location: str, message: str, severity: Literal["warning", "information"] = "warning"
@@ -128,7 +176,25 @@ class Context:
             del facts[size:]
 
     def _facts(self) -> tuple[list[Any], ...]:
-        return (self.conditions, self.labs, self.lesions, self.medications, self.history, self.pregnancy)
+        return (
+            self.conditions,
+            self.labs,
+            self.lesions,
+            self.medications,
+            self.history,
+            self.pregnancy,
+            self.courses,
+            self.adverse_events,
+            self.measure_parts,
+        )
+
+    def therapies(self) -> TherapyMatcher:
+        """The pack's therapies by name (the bundled pack unless one was given), loaded on first use."""
+        if self.pack is None:
+            from calcinosis.pack.loader import load_pack_cached
+
+            self.pack = load_pack_cached()
+        return therapy_matcher(self.pack)
 
     def resolve(self, reference: Any, holder: Entry) -> dict[str, Any] | None:
         return self.opened.resolve(reference, holder)

@@ -5,7 +5,8 @@ Observation (LOINC labs with UCUM units, pregnancy status, findings such as biop
 MedicationRequest / MedicationStatement / MedicationAdministration (RxNorm, text as fallback; Medication
 references resolved; IV calcium or phosphate is also a dated exposure at its site), Procedure (dialysis,
 parathyroidectomy, biopsy, heel sticks ...), AllergyIntolerance (recorded, reported as unused); exposures
-named in notes. Everything present but not understood becomes an :class:`InputIssue`, on the resource it is
+named in notes; treatment courses (MedicationStatement / MedicationRequest naming a pack therapy) with their
+AdverseEvents, and visit measurements (Observations of lesions). Everything present but not understood becomes an :class:`InputIssue`, on the resource it is
 about; only input that cannot be read as a whole (not a FHIR resource, no or two Patients, references that do
 not resolve, an unreadable birth date) raises :class:`~calcinosis.errors.FhirInputError` naming what and
 where.
@@ -21,6 +22,8 @@ from calcinosis.errors import FhirInputError
 from calcinosis.fhir.bundle import Entry, check_patient, open_bundle
 from calcinosis.fhir.conditions import read_allergy, read_condition, read_procedure
 from calcinosis.fhir.context import ADMINISTRATIVE, Context
+from calcinosis.fhir.course_reader import attach_adverse_events, read_adverse_event
+from calcinosis.fhir.measurements import assemble_measurements
 from calcinosis.fhir.medications import (
     read_medication_administration,
     read_medication_request,
@@ -28,6 +31,7 @@ from calcinosis.fhir.medications import (
 )
 from calcinosis.fhir.observations import read_observation
 from calcinosis.fhir.values import bad_date, parse_date
+from calcinosis.pack.knowledge import KnowledgePack
 from calcinosis.patient.codes import load_vocabulary
 from calcinosis.patient.models import Case, InputIssue, Sex
 
@@ -44,6 +48,10 @@ READERS: dict[str, Reader] = {
 }
 # Resources that only serve others (resolved through references) and need no report of their own.
 REFERENCED_ONLY = frozenset({"Medication"})
+# Resources read only for the treatment history (attached to the courses read from the rest of the record).
+# Kept apart from READERS, which also decides what a SMART launch searches for (``patient=``), a search
+# parameter R4 AdverseEvent does not have (it has ``subject``).
+HISTORY_READERS: dict[str, Reader] = {"AdverseEvent": read_adverse_event}
 
 PATIENT_READ = frozenset({"birthDate", "gender"})
 PATIENT_ADMIN = frozenset(
@@ -111,10 +119,13 @@ def _read_one(ctx: Context, entry: Entry, reader: Reader) -> None:
         ctx.issue(entry.where, f"{exc}; resource not used")
 
 
-def case_from_fhir(data: Any, as_of: date | None = None) -> tuple[Case, list[InputIssue]]:
+def case_from_fhir(
+    data: Any, as_of: date | None = None, pack: KnowledgePack | None = None
+) -> tuple[Case, list[InputIssue]]:
     """Read a FHIR R4 Bundle or single resource into a Case plus the input issues found on the way.
 
-    ``as_of`` (the date ages are computed at) defaults to the Bundle's ``timestamp``, else today.
+    ``as_of`` (the date ages are computed at) defaults to the Bundle's ``timestamp``, else today. ``pack``
+    (whose therapies medications are matched against for treatment courses) defaults to the bundled pack.
     """
     opened = open_bundle(data)
     patient = check_patient(opened)
@@ -122,12 +133,12 @@ def case_from_fhir(data: Any, as_of: date | None = None) -> tuple[Case, list[Inp
         if bad_date(opened.timestamp):
             raise FhirInputError(f"Bundle.timestamp: '{opened.timestamp}' is not a FHIR instant")
         as_of = parse_date(opened.timestamp)
-    ctx = Context(vocab=load_vocabulary(), opened=opened, as_of=as_of, issues=list(opened.issues))
+    ctx = Context(vocab=load_vocabulary(), opened=opened, as_of=as_of, issues=list(opened.issues), pack=pack)
     fields = _patient(ctx, patient)
     for entry in opened.entries:
         if entry.type == "Patient" or entry.type in REFERENCED_ONLY:
             continue
-        reader = READERS.get(entry.type)
+        reader = READERS.get(entry.type) or HISTORY_READERS.get(entry.type)
         if reader is None:
             ctx.issue(entry.where, f"{entry.type} resources are not used by the assessment")
         elif ctx.usable(entry):
@@ -141,5 +152,7 @@ def case_from_fhir(data: Any, as_of: date | None = None) -> tuple[Case, list[Inp
         lesions=tuple(ctx.lesions),
         medications=tuple(ctx.medications),
         history=tuple(ctx.history),
+        courses=tuple(attach_adverse_events(ctx)),
+        measurements=tuple(assemble_measurements(ctx)),
     )
     return case, ctx.issues

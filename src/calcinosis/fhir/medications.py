@@ -1,5 +1,8 @@
 """MedicationRequest, MedicationStatement, MedicationAdministration → medications (RxNorm, text as fallback).
 
+A MedicationRequest or MedicationStatement that names a pack therapy is also a treatment course (see
+:mod:`calcinosis.fhir.course_reader`).
+
 A calcium or phosphate salt given (MedicationAdministration) or ordered or taken by the intravenous route is
 also an iatrogenic exposure: a history event with its date and site (see :mod:`calcinosis.fhir.exposures`).
 An administration is a current medication only while it is in progress or on hold.
@@ -11,6 +14,7 @@ from typing import Any
 
 from calcinosis.fhir.bundle import Entry
 from calcinosis.fhir.context import Context
+from calcinosis.fhir.course_reader import add_course
 from calcinosis.fhir.exposures import add_exposures, iv_exposures, note_exposures
 from calcinosis.fhir.values import codings, concept_text, parse_date, site_text, when
 from calcinosis.patient.models import Medication
@@ -149,10 +153,12 @@ def _read(ctx: Context, entry: Entry, statuses: dict[str, str | None], dosage_el
     if exposures:
         site = site_text(first.get("site"))
         add_exposures(ctx, entry, exposures, text=name, codes=codes, day=start, site=site)
+    course = add_course(ctx, entry, codes=codes, name=name, concepts=found, dosage=first)
     if not found:
         ctx.medications.append(Medication(id=entry.key, **common))
-        what = ", ".join(f"{c.system}|{c.code}" for c in codes[:3]) or f"text '{name}'"
-        ctx.issue(entry.where, f"medication not recognised ({what}); kept by name only")
+        if not course:  # a course names its pack therapy: the medication is known by that
+            what = ", ".join(f"{c.system}|{c.code}" for c in codes[:3]) or f"text '{name}'"
+            ctx.issue(entry.where, f"medication not recognised ({what}); kept by name only")
     for i, concept in enumerate(found):
         key = entry.key if i == 0 else f"{entry.key}#{concept}"
         ctx.medications.append(Medication(id=key, concept=concept, **common))

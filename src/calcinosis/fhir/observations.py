@@ -1,4 +1,5 @@
-"""Observation → labs (LOINC, UCUM units), pregnancy status, findings (e.g. biopsy results) and lesions.
+"""Observation → labs (LOINC, UCUM units), pregnancy status, findings (e.g. biopsy results), lesions and
+visit measurements of lesions (:mod:`calcinosis.fhir.measurements`).
 
 Codes first: a LOINC code the code sets list gives the analyte; a coding from a code system the code sets
 cover (LOINC, SNOMED CT, ...) that is not listed means "not one of ours", and the Observation's name is then
@@ -16,6 +17,7 @@ from calcinosis.fhir.bundle import Entry
 from calcinosis.fhir.conditions import lesion_from
 from calcinosis.fhir.context import LESION_CONCEPTS, Context
 from calcinosis.fhir.exposures import note_exposures
+from calcinosis.fhir.measurements import find_measure, read_measurement
 from calcinosis.fhir.values import body_site, codings, concept_text, notes, when
 from calcinosis.patient.models import Coding, Event, Lab
 from calcinosis.patient.terms import load_lab_vocabulary
@@ -78,10 +80,15 @@ def read_observation(ctx: Context, entry: Entry) -> None:
     coded = any(ctx.vocab.known_system(c.system) for c in codes)
     words = "" if coded else _words(codes, text)
     pairs = [(c.system, c.code) for c in codes]
+    site = body_site(r)
     if any(ctx.vocab.is_pregnancy_status(c.system, c.code) for c in codes):
         _pregnancy_status(ctx, entry, observed)
     elif analyte := _loinc_analyte(ctx, codes):
         if not _lab(ctx, entry, analyte, codes, text, observed):
+            return
+    elif (measured := find_measure(ctx, entry, codes, text, site, coded))[1]:
+        measure = measured[0]
+        if measure is None or not read_measurement(ctx, entry, measure, observed, site):
             return
     elif found := ctx.concepts(codes, words, {"event", "condition"}):
         _finding(ctx, entry, found, codes, text, observed)
@@ -106,7 +113,7 @@ def read_observation(ctx: Context, entry: Entry) -> None:
         else:
             ctx.issue(f"{entry.where}.code", f"observation not recognised ({what}); not used")
         return
-    note_exposures(ctx, entry, observed, body_site(r))
+    note_exposures(ctx, entry, observed, site)
     ctx.unused(entry, READ)
 
 

@@ -10,13 +10,38 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 
 class Edge(BaseModel):
-    """Input model base: unknown keys are kept aside (reported as input issues), not fatal."""
+    """Input model base: unknown keys are kept aside (reported as input issues), not fatal. A true/false
+    where a number is expected is refused (it is never read as 1 or 0)."""
 
     model_config = ConfigDict(extra="allow", frozen=True, str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_number(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, bool) and info.field_name in NUMERIC_FIELDS:
+            raise ValueError("a number is expected, not true/false")
+        return value
+
+
+NUMERIC_FIELDS = frozenset(
+    {
+        "value",
+        "ref_low",
+        "ref_high",
+        "size_mm",
+        "count",
+        "largest_mm",
+        "sctc_score",
+        "pain_vas",
+        "patient_global",
+        "physician_global",
+        "age_years",
+    }
+)
 
 
 class Sex(StrEnum):

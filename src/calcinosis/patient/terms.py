@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from functools import cache
 from importlib import resources
 
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from calcinosis.patient.matching import TermMatcher
+from calcinosis.patient.matching import PhraseIndex, TermMatcher, Work
 
 
 class LabTerm(BaseModel):
@@ -26,16 +25,21 @@ class LabVocabulary:
     def __init__(self, terms: tuple[LabTerm, ...]) -> None:
         self.terms = {t.id: t for t in terms}
         self.by_loinc = {code: t.id for t in terms for code in t.loinc}
-        self._synonyms = sorted(
+        synonyms = sorted(
             ((s.lower(), t.id) for t in terms for s in (*t.synonyms, t.id)), key=lambda e: -len(e[0])
         )
+        self._ids = [tid for _, tid in synonyms]
+        ranks: dict[str, int] = {}
+        for rank, (syn, _) in enumerate(synonyms):
+            ranks.setdefault(syn, rank)
+        self._index = PhraseIndex(ranks)
 
-    def analyte_for_text(self, text: str) -> str | None:
+    def analyte_for_text(self, text: str, work: Work | None = None) -> str | None:
+        """The analyte whose synonym found in the text (lower-cased, on word boundaries) is the longest; among
+        synonyms of one length, the first listed."""
         low = text.lower()
-        for syn, tid in self._synonyms:
-            if re.search(r"(?<![\w-])" + re.escape(syn) + r"(?![\w-])", low):
-                return tid
-        return None
+        best = min((rank for _, _, rank in self._index.spans(low, low, work)), default=None)
+        return None if best is None else self._ids[best]
 
     def to_canonical(self, analyte: str, value: float, unit: str | None) -> float | None:
         """The value in the analyte's canonical unit, or None when the unit is not known for it."""

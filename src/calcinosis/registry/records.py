@@ -9,7 +9,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from calcinosis.errors import InputError
 from calcinosis.pack.models import SubtypeCode
@@ -84,6 +92,7 @@ class CourseStop(In):
         return self
 
 
+NUMBERS = ("count", "largest_mm", "sctc_score", "pain_vas", "patient_global", "physician_global")
 MEASURED = (
     "count",
     "largest_mm",
@@ -113,6 +122,13 @@ class MeasurementIn(In):
     patient_global: Score10 | None = None
     physician_global: Score10 | None = None
     note: Note | None = None
+
+    @field_validator(*NUMBERS, mode="before")
+    @classmethod
+    def _no_bool(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError("a number is expected, not true/false")
+        return value
 
     @model_validator(mode="after")
     def _something(self) -> MeasurementIn:

@@ -18,6 +18,7 @@ from calcinosis.engine import Assessment, Stance, WorkupStatus, assess
 from calcinosis.errors import InputError
 from calcinosis.fhir.facts import case_from_fhir
 from calcinosis.pack import KnowledgePack
+from calcinosis.patient.models import InputIssue
 from calcinosis.screen.ndjson import bundle_from_lines
 
 
@@ -75,13 +76,19 @@ def summary_row(patient_id: str, a: Assessment, resources: int) -> tuple[dict[st
 
 
 def assess_patient(
-    patient_id: str, resources: tuple[bytes, ...], pack: KnowledgePack, as_of: dt.date | None
+    patient_id: str,
+    resources: tuple[bytes, ...],
+    pack: KnowledgePack,
+    as_of: dt.date | None,
+    export_issues: tuple[InputIssue, ...] = (),
 ) -> PatientResult:
-    """Read and assess one patient; input errors become a set-aside result, other errors propagate."""
+    """Read and assess one patient; input errors become a set-aside result, other errors propagate.
+
+    ``export_issues`` (parts of the export not read) are added to the patient's own input issues."""
     bundle = bundle_from_lines(resources)
     try:
         case, issues = case_from_fhir(orjson.loads(bundle), as_of=as_of)
-        assessment = assess(case, pack, issues=issues, as_of=as_of)
+        assessment = assess(case, pack, issues=[*issues, *export_issues], as_of=as_of)
     except InputError as exc:
         return PatientResult(patient_id=patient_id, error=str(exc), bundle=bundle)
     # The same JSON as `calcinosis assess --format json` (by meaning); pydantic's own serializer is ~3x faster.

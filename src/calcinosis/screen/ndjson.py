@@ -4,6 +4,8 @@ A FHIR Bulk Data export is a folder of NDJSON files, one resource per line, one 
 resource type (``Patient.ndjson``, ``Observation.000.ndjson``, ``1.Condition.ndjson.gz`` ...). When the
 folder holds the export's ``manifest.json`` its ``output[].type``/``url`` pairs decide; otherwise the
 type is read from the file name. Files of other resource types are listed as not read, never guessed at.
+Files the manifest lists but that are not in the folder are kept as missing, by type, for the screen to
+refuse or, when allowed, to report on every assessment.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class ExportFiles:
     root: Path
     by_type: dict[str, tuple[Path, ...]]
     not_read: tuple[Path, ...] = field(default=())
+    missing: dict[str, tuple[Path, ...]] = field(default_factory=dict)
 
     @property
     def all_files(self) -> tuple[Path, ...]:
@@ -84,7 +87,8 @@ def type_from_name(name: str) -> str | None:
     return m.group(1) if m else None
 
 
-def _from_manifest(root: Path, manifest: Path) -> dict[str, list[Path]] | None:
+def _from_manifest(root: Path, manifest: Path) -> tuple[dict[str, list[Path]], dict[str, list[Path]]] | None:
+    """Files by type as the manifest lists them, and those it lists that are not there."""
     try:
         data: Any = orjson.loads(manifest.read_bytes())
     except orjson.JSONDecodeError as exc:
@@ -93,13 +97,13 @@ def _from_manifest(root: Path, manifest: Path) -> dict[str, list[Path]] | None:
     if not isinstance(outputs, list):
         return None
     found: dict[str, list[Path]] = {}
+    missing: dict[str, list[Path]] = {}
     for item in outputs:
         if not isinstance(item, dict) or not isinstance(item.get("url"), str):
             continue
         path = root / Path(str(item["url"]).rsplit("/", 1)[-1])
-        if path.exists():
-            found.setdefault(str(item.get("type", "")), []).append(path)
-    return found
+        (found if path.exists() else missing).setdefault(str(item.get("type", "")), []).append(path)
+    return found, missing
 
 
 def find_export_files(root: Path) -> ExportFiles:
@@ -110,9 +114,11 @@ def find_export_files(root: Path) -> ExportFiles:
     listed = _from_manifest(root, manifest) if manifest.exists() else None
     by_type: dict[str, list[Path]] = {}
     not_read: list[Path] = []
+    missing: dict[str, list[Path]] = {}
     if listed is not None:
-        for rtype, paths in listed.items():
+        for rtype, paths in listed[0].items():
             (by_type.setdefault(rtype, []) if rtype in RESOURCE_TYPES else not_read).extend(paths)
+        missing = {t: ps for t, ps in listed[1].items() if t in RESOURCE_TYPES}
     else:
         for path in sorted(root.iterdir()):
             if not path.is_file() or not path.name.endswith(SUFFIXES):
@@ -120,11 +126,14 @@ def find_export_files(root: Path) -> ExportFiles:
             found = type_from_name(path.name)
             (by_type.setdefault(found, []) if found else not_read).append(path)
     if not any(by_type.values()):
-        raise InputError(f"{root}: no NDJSON files for {', '.join(RESOURCE_TYPES)}")
+        absent = ", ".join(p.name for t in RESOURCE_TYPES for p in missing.get(t, ()))
+        listed_but = f" (manifest.json lists {absent}, missing)" if absent else ""
+        raise InputError(f"{root}: no NDJSON files for {', '.join(RESOURCE_TYPES)}{listed_but}")
     return ExportFiles(
         root=root,
         by_type={t: tuple(sorted(by_type[t])) for t in RESOURCE_TYPES if by_type.get(t)},
         not_read=tuple(sorted(not_read)),
+        missing={t: tuple(sorted(missing[t])) for t in RESOURCE_TYPES if missing.get(t)},
     )
 
 

@@ -2,7 +2,8 @@
 
 One NDJSON file per source file (``quarantine/Observation.ndjson`` for lines of ``Observation.ndjson.gz``),
 each line ``{"file": ..., "reason": ..., "detail": ..., "line": <the original text>}``. Patients whose
-resources the FHIR reader refused go to ``quarantine/patients.ndjson``.
+resources the FHIR reader refused go to ``quarantine/patients.ndjson``; files that were damaged (read up to
+the damage) or could not be read go to ``quarantine/files.ndjson`` (``"line": null``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ class BadLineReason(StrEnum):
     UNKNOWN_RESOURCE_TYPE = "unknown-resource-type"
     MISSING_SUBJECT = "missing-subject"
     PATIENT_NOT_ASSESSABLE = "patient-not-assessable"
+    INVALID_UTF8 = "invalid-utf8"
+    LINE_TOO_LONG = "line-too-long"
+    TRUNCATED_LINE = "truncated-line"
+    DAMAGED_FILE = "damaged-file"
+    UNREADABLE_FILE = "unreadable-file"
+
+
+FILE_REASONS = frozenset({BadLineReason.DAMAGED_FILE, BadLineReason.UNREADABLE_FILE})
 
 
 @dataclass(frozen=True)
@@ -89,7 +98,12 @@ class QuarantineWriter:
         return handle
 
     def add(self, bad: BadLine) -> None:
-        name = "patients" if bad.reason is BadLineReason.PATIENT_NOT_ASSESSABLE else _stem(bad.file)
+        if bad.reason is BadLineReason.PATIENT_NOT_ASSESSABLE:
+            name = "patients"
+        elif bad.reason in FILE_REASONS:
+            name = "files"
+        else:
+            name = _stem(bad.file)
         record = {"file": bad.file, "reason": bad.reason.value, "detail": bad.detail, "line": bad.text}
         self._handle(name).write(orjson.dumps(record) + b"\n")
         self.counts[bad.reason.value] += 1

@@ -38,12 +38,37 @@ class RunFigures:
     files_read: list[str]
     files_not_read: list[str]
     workers: int
+    check_seconds: float = 0.0
     scan_seconds: float = 0.0
     assess_seconds: float = 0.0
     total_seconds: float = 0.0
     peak_rss_mb: float = 0.0
     pack: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    # (file, resource type, reason, detail) of each file set aside whole or in part
+    files_set_aside: list[tuple[str, str, str, str]] = field(default_factory=list)
+    # (resource type, what every assessment says) of each type missing by leave (--allow-missing)
+    missing: list[tuple[str, str]] = field(default_factory=list)
+    incomplete: int = 0  # assessments made without part of the export (they say which)
+    selection_gaps: list[str] = field(default_factory=list)  # selector types not read in full
+
+
+def _gaps(figures: RunFigures) -> str:
+    """The input section's account of damaged, unreadable and missing files."""
+    parts = []
+    if figures.files_set_aside:
+        rows = "".join(
+            f"<tr><td>{escape(f)}</td><td>{escape(t)}</td><td>{escape(r)}</td><td>{escape(d)}</td></tr>"
+            for f, t, r, d in figures.files_set_aside
+        )
+        parts.append(
+            "<h3>Files set aside</h3><table><tr><th>File</th><th>Type</th><th>Reason</th><th>Detail</th></tr>"
+            f"{rows}</table>"
+        )
+    if figures.missing:
+        rows = "".join(f"<tr><th>{escape(t)}</th><td>{escape(m)}</td></tr>" for t, m in figures.missing)
+        parts.append(f"<h3>Missing from the export (allowed missing)</h3><table>{rows}</table>")
+    return "".join(parts)
 
 
 def _table(rows: list[tuple[str, str]]) -> str:
@@ -76,7 +101,10 @@ def render_report(
             ("At risk, no calcinosis recorded (no subtype called)", f"{tally.at_risk_no_calcinosis:,}"),
             ("Assessed patients whose assessment used a recorded lesion", f"{tally.with_lesion:,}"),
             ("Patients the FHIR reader could not assess", f"{not_assessable:,}"),
-            ("Lines and patients set aside (quarantine/)", f"{set_aside:,}"),
+            ("Lines, files and patients set aside (quarantine/)", f"{set_aside:,}"),
+            ("Files set aside (damaged or unreadable)", f"{len(figures.files_set_aside):,}"),
+            ("Resource types missing (allowed)", ", ".join(t for t, _ in figures.missing) or "none"),
+            ("Assessments on incomplete input", f"{figures.incomplete:,}"),
             ("Patients with a critical safety alert", f"{tally.critical_patients:,}"),
         ]
     )
@@ -87,6 +115,7 @@ def render_report(
             ("Assessment workers", str(figures.workers)),
             ("Export", figures.export_dir),
             ("Export size", f"{figures.export_bytes / 2**20:,.1f} MiB in {len(figures.files_read)} file(s)"),
+            ("File check (gzip, UTF-8, line length)", f"{figures.check_seconds:,.2f} s"),
             ("Selection and grouping (engine)", f"{figures.scan_seconds:,.2f} s"),
             ("Reading and assessing (Python)", f"{figures.assess_seconds:,.2f} s"),
             ("Total", f"{figures.total_seconds:,.2f} s"),
@@ -103,10 +132,20 @@ def render_report(
         names = ", ".join(escape(Path(f).name) for f in figures.files_not_read)
         not_read = f'<p class="note">Files of other resource types, not read: {names}</p>'
     warn = (
-        f'<p class="warn">{set_aside:,} line(s) or patient(s) were set aside: see quarantine/.</p>'
+        f'<p class="warn">{set_aside:,} line(s), file(s) or patient(s) were set aside: see quarantine/.</p>'
         if set_aside
         else ""
     )
+    if figures.incomplete:
+        warn += (
+            f'<p class="warn">{figures.incomplete:,} assessment(s) were made without part of the export '
+            "(files missing, damaged or unreadable; see Input); each says so among its input issues.</p>"
+        )
+    if figures.selection_gaps:
+        warn += (
+            f'<p class="warn">Selection did not read all of: {escape(", ".join(figures.selection_gaps))}. '
+            "Patients picked only by the records not read are missing from this screen.</p>"
+        )
 
     def labelled(kind: str, counter: dict[str, int], limit: int = TOP) -> list[tuple[str, int]]:
         top = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
@@ -149,7 +188,7 @@ def render_report(
         f'<p class="note">{escape(disclaimer)}</p>{warn}'
         f"<h2>Overview</h2>{overview}"
         f"<h2>Findings</h2>{SUBTYPE_NOTE}{''.join(sections[:8])}"
-        f"<h2>Input</h2>{by_type}{not_read}{sections[8]}"
+        f"<h2>Input</h2>{by_type}{not_read}{_gaps(figures)}{sections[8]}"
         f"<h2>Run</h2>{run}"
         "</body></html>"
     )

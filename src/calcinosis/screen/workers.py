@@ -16,6 +16,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
 
 from calcinosis.pack import KnowledgePack, load_pack_cached
+from calcinosis.patient.models import InputIssue
 from calcinosis.screen.assessing import PatientResult, assess_patient
 from calcinosis.screen.backends.base import PatientGroup
 
@@ -24,9 +25,10 @@ BATCH = 32
 _state: dict[str, object] = {}
 
 
-def _init_worker(as_of: dt.date | None) -> None:
+def _init_worker(as_of: dt.date | None, issues: tuple[InputIssue, ...]) -> None:
     _state["pack"] = load_pack_cached()
     _state["as_of"] = as_of
+    _state["issues"] = issues
 
 
 def _assess_batch(batch: list[tuple[str, tuple[bytes, ...]]]) -> list[PatientResult]:
@@ -34,25 +36,30 @@ def _assess_batch(batch: list[tuple[str, tuple[bytes, ...]]]) -> list[PatientRes
     as_of = _state["as_of"]
     assert isinstance(pack, KnowledgePack)  # noqa: S101 - set by _init_worker
     assert as_of is None or isinstance(as_of, dt.date)  # noqa: S101
-    return [assess_patient(pid, resources, pack, as_of) for pid, resources in batch]
+    issues = _state["issues"]
+    assert isinstance(issues, tuple)  # noqa: S101
+    return [assess_patient(pid, resources, pack, as_of, issues) for pid, resources in batch]
 
 
 def assess_inline(
-    groups: Iterable[PatientGroup], pack: KnowledgePack, as_of: dt.date | None
+    groups: Iterable[PatientGroup],
+    pack: KnowledgePack,
+    as_of: dt.date | None,
+    issues: tuple[InputIssue, ...] = (),
 ) -> Iterator[PatientResult]:
     for g in groups:
-        yield assess_patient(g.patient_id, g.resources, pack, as_of)
+        yield assess_patient(g.patient_id, g.resources, pack, as_of, issues)
 
 
 def assess_in_pool(
-    groups: Iterable[PatientGroup], workers: int, as_of: dt.date | None
+    groups: Iterable[PatientGroup], workers: int, as_of: dt.date | None, issues: tuple[InputIssue, ...] = ()
 ) -> Iterator[PatientResult]:
     """Assess in ``workers`` processes, at most ``2 * workers`` batches in flight, results in input order."""
     ctx = multiprocessing.get_context("spawn")
     it = iter(groups)
     pending: deque[Future[list[PatientResult]]] = deque()
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(as_of,)
+        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(as_of, issues)
     ) as pool:
 
         def submit() -> bool:
@@ -70,8 +77,13 @@ def assess_in_pool(
 
 
 def assess_groups(
-    groups: Iterable[PatientGroup], pack: KnowledgePack, as_of: dt.date | None, workers: int
+    groups: Iterable[PatientGroup],
+    pack: KnowledgePack,
+    as_of: dt.date | None,
+    workers: int,
+    issues: tuple[InputIssue, ...] = (),
 ) -> Iterator[PatientResult]:
+    """Each group's result, in order; ``issues`` (parts of the export not read) go on every assessment."""
     if workers <= 1:
-        return assess_inline(groups, pack, as_of)
-    return assess_in_pool(groups, workers, as_of)
+        return assess_inline(groups, pack, as_of, issues)
+    return assess_in_pool(groups, workers, as_of, issues)

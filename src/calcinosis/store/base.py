@@ -165,6 +165,10 @@ class Store(abc.ABC):
             self._transaction(statements)
 
     # ---- reads
+    def ping(self) -> None:
+        """A round trip to the backend (the health check); raises StoreError when it is unreachable."""
+        self._query("SELECT 1")
+
     def count_audit(self) -> int:
         return int(self._query("SELECT COUNT(*) FROM audit")[0][0])
 

@@ -16,7 +16,7 @@ def open_store(settings: Settings) -> Store:
             raise StoreError(
                 "store: PostgreSQL needs psycopg: pip install 'calcinosis-cds[postgres]'"
             ) from exc
-        return PostgresStore(url)
+        return PostgresStore(url, timeout_s=settings.store_timeout_ms / 1000)
     if url and not url.startswith("sqlite:///"):
         raise StoreError("store: CALCINOSIS_DATABASE_URL must start with postgresql:// or sqlite:///")
     from calcinosis.store.sqlite import SqliteStore

@@ -41,7 +41,9 @@ def same_origin(request: Request) -> bool:
     if site is not None and site not in ("same-origin", "none"):
         return False
     origin = request.headers.get("origin")
-    if origin is None or origin == "null":  # "null": the pages' no-referrer policy hides it; the token decides
+    if (
+        origin is None or origin == "null"
+    ):  # "null": the pages' no-referrer policy hides it; the token decides
         return True
     own = f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
     return origin.rstrip("/") == own

@@ -9,6 +9,7 @@ import anyio
 from calcinosis.api.deps import AppState
 from calcinosis.api.routes.assess import run
 from calcinosis.engine.results import Assessment
+from calcinosis.limits import Limits
 from calcinosis.store import AuditEntry
 
 WEB_CLIENT = "web-pages"
@@ -16,7 +17,8 @@ WEB_CLIENT = "web-pages"
 
 async def assess_raw(raw: bytes, state: AppState, service: str = "web-assess") -> Assessment:
     """Native case JSON or FHIR (bytes) -> Assessment. Raises InputError for input that cannot be used."""
-    assessment, input_hash = await anyio.to_thread.run_sync(run, raw, None, state.pack)
+    limits = Limits.of(state.settings)
+    assessment, input_hash = await state.threads.run(run, raw, None, state.pack, limits)
     entry = AuditEntry(
         request_id=str(uuid.uuid4()),
         channel="rest",

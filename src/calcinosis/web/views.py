@@ -22,9 +22,10 @@ from starlette.datastructures import UploadFile
 from starlette.responses import HTMLResponse, Response
 
 from calcinosis.api.deps import AppState, StateDep
+from calcinosis.api.outcome import RETRY_AFTER_S
 from calcinosis.cdshooks.security import is_loopback
 from calcinosis.engine.results import Assessment
-from calcinosis.errors import InputError, NotFoundError
+from calcinosis.errors import InputError, NotFoundError, StoreError
 from calcinosis.registry.demo import DEMOS as DEMO_TIMELINES
 from calcinosis.registry.evidence import SMALL_NUMBERS
 from calcinosis.store.base import assessment_in
@@ -46,7 +47,16 @@ Slug = Annotated[str, Path(max_length=100, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 PatientId = Annotated[str, Path(min_length=1, max_length=256)]
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 MAX_FORM_FIELDS = 400
-ERROR_TITLES = {403: "Not available here", 404: "Not found", 409: "Cannot show this record"}
+ERROR_TITLES = {
+    403: "Not available here",
+    404: "Not found",
+    409: "Cannot show this record",
+    503: "Not available for a moment",
+}
+STORE_DOWN = (
+    "The audit store does not answer, so nothing was assessed or recorded (every assessment is recorded "
+    "before it is shown). Try again in a few seconds."
+)
 NOT_LOOPBACK = (
     "Patient pages are served only to this machine (loopback clients): they show patient data and the "
     "service has no login of its own. Open this page on the server itself, or put the service behind the "
@@ -105,6 +115,12 @@ def _result_page(
     return page(request, "result.html", context, private=True)
 
 
+def _store_down(request: Request) -> HTMLResponse:
+    response = _error_page(request, 503, STORE_DOWN)
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
 def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
     return page(
         request,
@@ -144,6 +160,8 @@ async def assess_from_form(request: Request, state: StateDep) -> HTMLResponse:
     except InputError as exc:
         form_state.errors["form"] = str(exc)
         return _assess_page(request, state, form_state, status=422)
+    except StoreError:
+        return _store_down(request)
     return _result_page(request, assessment, raw, "the form", native=True)
 
 
@@ -158,7 +176,10 @@ async def assess_upload(request: Request, state: StateDep) -> HTMLResponse:
     try:
         assessment = await assess_raw(raw, state)
     except InputError as exc:
-        return _assess_page(request, state, upload_error=f"{name or 'file'}: {exc}", status=422)
+        status = 413 if getattr(exc, "http_status", 422) == 413 else 422
+        return _assess_page(request, state, upload_error=f"{name or 'file'}: {exc}", status=status)
+    except StoreError:
+        return _store_down(request)
     native = b'"resourceType"' not in raw
     return _result_page(request, assessment, raw, f"the uploaded file {name or ''}".strip(), native=native)
 
@@ -171,7 +192,10 @@ async def assess_demo(case_id: Slug, request: Request, state: StateDep) -> HTMLR
         demo = find_demo(case_id)
     except NotFoundError as exc:
         return _error_page(request, 404, str(exc))
-    assessment = await assess_raw(demo.raw, state)
+    try:
+        assessment = await assess_raw(demo.raw, state)
+    except StoreError:
+        return _store_down(request)
     return _result_page(request, assessment, demo.raw, f"demo patient {demo.id}", native=True)
 
 
@@ -197,7 +221,10 @@ async def patient_response(
     status: int = 200,
 ) -> HTMLResponse:
     """The patient page; ``error`` (form, message) shows a refused registry form at that form."""
-    record = await anyio.to_thread.run_sync(state.store.latest_for_patient, patient_id)
+    try:
+        record = await anyio.to_thread.run_sync(state.store.latest_for_patient, patient_id)
+    except StoreError:
+        return _store_down(request)
     assessment: Assessment | None = None
     if record is not None:
         try:
@@ -207,7 +234,10 @@ async def patient_response(
                 "The latest record for this patient was made by another version and cannot be shown here."
             )
             return _error_page(request, 409, message + " Assess the patient again.")
-    panel = await registry_panel(request, state, patient_id, assessment, error=error)
+    try:
+        panel = await registry_panel(request, state, patient_id, assessment, error=error)
+    except StoreError:
+        return _store_down(request)
     if record is None or assessment is None:
         if not panel["known"]:
             return _error_page(request, 404, NO_ASSESSMENT)
@@ -233,6 +263,8 @@ async def plan_download(request: Request, state: StateDep) -> Response:
         assessment = await assess_raw(raw, state, service="web-plan-pdf")
     except InputError as exc:
         return _error_page(request, 422, str(exc))
+    except StoreError:
+        return _store_down(request)
     body = await anyio.to_thread.run_sync(plan_pdf, assessment, state.pack, dt.datetime.now(dt.UTC))
     name = f"calcinosis-plan-{assessment.patient_id or 'patient'}.pdf".replace('"', "")
     headers = {

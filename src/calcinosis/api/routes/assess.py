@@ -15,6 +15,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from calcinosis.api.body import check_json_type
 from calcinosis.api.deps import CallerDep, StateDep
 from calcinosis.api.outcome import FHIR_JSON
 from calcinosis.cdshooks.compute import digest
@@ -22,6 +23,7 @@ from calcinosis.engine import assess
 from calcinosis.engine.results import Assessment
 from calcinosis.errors import InputError
 from calcinosis.inputs import decode_json, read_patient
+from calcinosis.limits import Limits
 from calcinosis.pack.knowledge import KnowledgePack
 from calcinosis.store import AuditEntry
 
@@ -51,19 +53,10 @@ def _wants_fhir(request: Request) -> bool:
     return "application/fhir+json" in request.headers.get("accept", "").lower()
 
 
-class UnsupportedMedia(InputError):
-    http_status = 415
-    code = "not-supported"
-
-
-def _check_type(request: Request) -> None:
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype and ctype != "application/json" and not ctype.endswith("+json"):
-        raise UnsupportedMedia("the body must be JSON (application/json or application/fhir+json)")
-
-
-def run(raw: bytes, as_of: dt.date | None, pack: KnowledgePack) -> tuple[Assessment, str]:
-    data = decode_json(raw, "body")
+def run(
+    raw: bytes, as_of: dt.date | None, pack: KnowledgePack, limits: Limits | None = None
+) -> tuple[Assessment, str]:
+    data = decode_json(raw, "body", limits)
     try:
         case, issues = read_patient(data, as_of=as_of)
     except InputError:
@@ -97,11 +90,12 @@ async def assess_patient(
         dt.date | None, Query(description="Assess as of this date (default: from the data)")
     ] = None,
 ) -> Response:
-    _check_type(request)
+    check_json_type(request)
     raw = await request.body()
     if not raw:
         raise InputError("body: empty; send a case or a FHIR Bundle")
-    assessment, input_hash = await anyio.to_thread.run_sync(run, raw, as_of, state.pack)
+    limits = Limits.of(state.settings)
+    assessment, input_hash = await state.threads.run(run, raw, as_of, state.pack, limits)
     body: dict[str, Any] = assessment.model_dump(mode="json")
     out, media = body, "application/json"
     if _wants_fhir(request):

@@ -16,7 +16,23 @@ router = APIRouter(tags=["knowledge"])
 TherapyId = Annotated[str, Path(max_length=100, description="Therapy id (lowercase-hyphen slug)")]
 
 
-@router.get("/therapies", response_model=list[TherapySummaryPublic], summary="All therapies in the pack")
+@router.get(
+    "/therapies",
+    response_model=list[TherapySummaryPublic],
+    summary="All therapies in the pack",
+    operation_id="list_therapies",
+    responses={
+        200: {
+            "description": "Every therapy",
+            "links": {
+                "FirstTherapy": {
+                    "operationId": "get_therapy",
+                    "parameters": {"therapy_id": "$response.body#/0/id"},
+                }
+            },
+        }
+    },
+)
 async def therapies(state: StateDep) -> list[TherapySummaryPublic]:
     pack = state.pack
     out = []
@@ -41,6 +57,7 @@ async def therapies(state: StateDep) -> list[TherapySummaryPublic]:
     "/therapies/{therapy_id}",
     response_model=TherapyPublic,
     summary="One therapy with its evidence and sources",
+    operation_id="get_therapy",
     responses={404: {"description": "No such therapy (OperationOutcome)"}},
 )
 async def therapy(therapy_id: TherapyId, state: StateDep) -> TherapyPublic:

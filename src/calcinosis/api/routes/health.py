@@ -1,9 +1,10 @@
-"""``GET /health``: liveness with the pack and store it serves with."""
+"""``GET /health``: 200 ``ok``, or 503 ``degraded`` when the store does not answer (same body)."""
 
 from __future__ import annotations
 
 import anyio
 from fastapi import APIRouter
+from starlette.responses import Response
 
 from calcinosis import __version__
 from calcinosis.api.deps import StateDep
@@ -13,14 +14,19 @@ from calcinosis.errors import StoreError
 router = APIRouter(tags=["service"])
 
 
-@router.get("/health", response_model=HealthPublic, summary="Service health")
-async def health(state: StateDep) -> HealthPublic:
+@router.get(
+    "/health",
+    response_model=HealthPublic,
+    summary="Service health",
+    responses={503: {"model": HealthPublic, "description": "Degraded: the store does not answer"}},
+)
+async def health(state: StateDep) -> Response:
     try:
-        await anyio.to_thread.run_sync(state.store.count_audit)
+        await anyio.to_thread.run_sync(state.store.ping)
         ok = True
     except StoreError:
         ok = False
-    return HealthPublic(
+    body = HealthPublic(
         status="ok" if ok else "degraded",
         version=__version__,
         pack_version=state.pack.meta.version,
@@ -29,3 +35,4 @@ async def health(state: StateDep) -> HealthPublic:
         store_ok=ok,
         authentication="loopback-unsigned" if state.verifier.open_to_loopback else "jwt",
     )
+    return Response(body.model_dump_json(), status_code=200 if ok else 503, media_type="application/json")

@@ -29,6 +29,7 @@ from calcinosis.screen.backends.base import (
     ScanCounts,
     ScreenBackend,
 )
+from calcinosis.screen.integrity import MAX_LINE_BYTES
 from calcinosis.screen.ndjson import PATIENT_REFERENCE_PATTERN, RESOURCE_TYPES, SELECTOR_TYPES, ExportFiles
 from calcinosis.screen.quarantine import BadLine, BadLineReason, describe
 from calcinosis.screen.selection import Selection
@@ -227,8 +228,9 @@ class DuckDBBackend(ScreenBackend):
     def _recover_not_json(self) -> None:
         """Recover the text of lines DuckDB's JSON reader could not parse, with a plain line reader.
 
-        Only files that had such lines are read again. Should the line reader find fewer invalid lines than
-        the JSON reader did (e.g. a line beyond the object size limit), the rest are kept without text.
+        Only files that had such lines are read again; its line size limit is the screen's (longer lines were
+        set aside before, ``integrity``). Should the line reader find fewer invalid lines than the JSON
+        reader did, the rest are kept without text.
         """
         con = self.con
         con.execute("CREATE OR REPLACE TEMP TABLE not_json (filename VARCHAR, line VARCHAR)")
@@ -242,7 +244,8 @@ class DuckDBBackend(ScreenBackend):
                 INSERT INTO not_json
                 SELECT ?, line FROM read_csv({sql_text(filename)}, columns = {{'line': 'VARCHAR'}},
                                              header = false, delim = '\x01\x02', quote = '', escape = '',
-                                             auto_detect = false, strict_mode = false, null_padding = true)
+                                             auto_detect = false, strict_mode = false, null_padding = true,
+                                             max_line_size = {MAX_LINE_BYTES + 2}, buffer_size = {2 * MAX_LINE_BYTES + 4})
                 WHERE line IS NOT NULL AND trim(line) <> '' AND NOT json_valid(line)
                 LIMIT ?
                 """,  # noqa: S608 - built from constants and quoted paths (sql_text)
