@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +43,18 @@ OUTCOMES = (("better", 0.4), ("same", 0.4), ("worse", 0.2))
 FILE = "registry.ndjson"
 
 
-@cache
+_CHOICES: dict[tuple[str, str], tuple[tuple[str, int], ...]] = {}
+
+
 def therapies_for(subtype: str, pack: KnowledgePack) -> tuple[tuple[str, int], ...]:
     """(therapy id, weight): drugs weigh more than procedures; none the pack marks avoid for the subtype."""
+    key = (subtype, pack.content_hash)
+    if key not in _CHOICES:
+        _CHOICES[key] = _therapies_for(subtype, pack)
+    return _CHOICES[key]
+
+
+def _therapies_for(subtype: str, pack: KnowledgePack) -> tuple[tuple[str, int], ...]:
     out: dict[str, int] = {}
     for t in pack.therapies.values():
         if t.id in NOT_COURSES:
@@ -154,8 +162,8 @@ def _visit(
     m: dict[str, Any] = {"site": site, "count": count, "largest_mm": size, "pain_vas": pain}
     if sctc is not None:
         m["sctc_score"] = sctc
-    m["ulceration"] = rng.random() < 0.15
-    m["inflammation"] = rng.random() < 0.2
+    m["ulceration"] = rng.random() < 0.06
+    m["inflammation"] = rng.random() < 0.08
     if new:
         m["new_lesions"] = True
     return {"date": day.isoformat(), "course_ref": ref, "measurements": [m]}
