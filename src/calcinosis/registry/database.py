@@ -8,6 +8,7 @@ still hold when it commits) and a read with a plain ``BEGIN``. Every write commi
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sqlalchemy import create_engine, event
@@ -60,6 +61,12 @@ def make_engine(settings: Settings) -> Engine:
         import psycopg  # noqa: F401
     except ImportError as exc:
         raise StoreError("store: PostgreSQL needs psycopg: pip install 'calcinosis-cds[postgres]'") from exc
+    wait_s = settings.store_timeout_ms / 1000  # as the audit store: a short wait, then 503 (StoreError)
     return create_engine(
-        url, pool_size=4, max_overflow=4, pool_pre_ping=True, connect_args={"connect_timeout": 10}
+        url,
+        pool_size=4,
+        max_overflow=4,
+        pool_pre_ping=True,  # a connection broken by a server restart is replaced, never used
+        pool_timeout=wait_s,
+        connect_args={"connect_timeout": max(2, math.ceil(wait_s))},
     )

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -424,16 +424,27 @@ class Registry:
                     raise InputError(
                         f"visit date {visit.date} is before course {visit.course} started ({course['start_date']})"
                     )
-            ids = [
+            return [
                 self._insert_measurement(conn, patient_id, visit.date, visit.course, m, by)
                 for m in visit.measurements
             ]
-            rows = conn.execute(
-                select(T.measurement).where(T.measurement.c.id.in_(ids)).order_by(T.measurement.c.id)
-            )
-            return [_measurement_record(r) for r in rows.mappings()]
 
         return self.write(run, "adding the visit")
+
+    @staticmethod
+    def _no_duplicate(
+        conn: Connection, patient_id: str, date: dt.date, site: str | None, ignore: int | None = None
+    ) -> None:
+        params = {"pid": patient_id, "day": date, "key": site_key(site)}
+        rows = conn.execute(DUPLICATE, params).all()
+        found = [int(r[0]) for r in rows if int(r[0]) != ignore]
+        existing = found[0] if found else None
+        if existing is not None:
+            where = f"site '{site}'" if site else "the whole patient"
+            raise DuplicateRecord(
+                f"a visit on {date} for {where} is already recorded (measurement {existing}); "
+                "correct that one instead"
+            )
 
     def _insert_measurement(
         self,
@@ -443,40 +454,30 @@ class Registry:
         course_id: int | None,
         m: MeasurementIn,
         by: str,
-        *,
-        ignore: int | None = None,
-    ) -> int:
-        key = site_key(m.site)
-        clash = select(T.measurement.c.id).where(
-            T.measurement.c.patient_id == patient_id,
-            T.measurement.c.visit_date == date,
-            T.measurement.c.site_key == key,
-            T.measurement.c.deleted_at.is_(None),
-        )
-        if ignore is not None:
-            clash = clash.where(T.measurement.c.id != ignore)
-        existing = conn.execute(clash).scalar()
-        if existing is not None:
-            where = f"site '{m.site}'" if m.site else "the whole patient"
-            raise DuplicateRecord(
-                f"a visit on {date} for {where} is already recorded (measurement {existing}); "
-                "correct that one instead"
-            )
-        if ignore is not None:
-            return ignore
+    ) -> MeasurementRecord:
+        self._no_duplicate(conn, patient_id, date, m.site)
         values = {
             "patient_id": patient_id,
             "visit_date": date,
             "course_id": course_id,
             "site": m.site,
-            "site_key": key,
+            "site_key": site_key(m.site),
             "note": m.note,
             "created_at": now_text(),
             "created_by": by,
             **{f: getattr(m, f) for f in MEASUREMENT_FIELDS},
         }
-        return int(
-            conn.execute(insert(T.measurement).values(**values).returning(T.measurement.c.id)).scalar_one()
+        new_id = int(conn.execute(INSERT_MEASUREMENT, values).scalar_one())
+        return MeasurementRecord(
+            id=new_id,
+            patient_id=patient_id,
+            date=date,
+            course_id=course_id,
+            site=m.site,
+            note=m.note,
+            created_at=values["created_at"],
+            created_by=by,
+            **{f: getattr(m, f) for f in MEASUREMENT_FIELDS},
         )
 
     def measurements(self, patient_id: str, *, deleted: bool = False) -> list[MeasurementRecord]:
@@ -593,7 +594,7 @@ class Registry:
                     raise InputError(
                         f"visit date {visit.date} is before course {course_id} started ({course['start_date']})"
                     )
-            self._insert_measurement(conn, patient_id, visit.date, course_id, m, "", ignore=row["id"])
+            self._no_duplicate(conn, patient_id, visit.date, m.site, ignore=row["id"])
             out = {
                 "visit_date": visit.date,
                 "course_id": course_id,
@@ -692,15 +693,29 @@ class Registry:
         return cases_for(conn, [patient_id], {patient_id: record.case if with_facts else None})[patient_id]
 
 
+def _touch(dialect: Any) -> Any:
+    stmt = dialect.insert(T.patient).values(
+        id=bindparam("pid"), version=1, created_at=bindparam("at"), created_by=bindparam("by")
+    )
+    return stmt.on_conflict_do_update(index_elements=["id"], set_={"version": T.patient.c.version + 1})
+
+
+# The statements of the busiest writes, built once (SQLAlchemy then reuses their compiled form).
+TOUCH = {"postgresql": _touch(postgresql), "sqlite": _touch(sqlite)}
+DUPLICATE = select(T.measurement.c.id).where(
+    T.measurement.c.patient_id == bindparam("pid"),
+    T.measurement.c.visit_date == bindparam("day"),
+    T.measurement.c.site_key == bindparam("key"),
+    T.measurement.c.deleted_at.is_(None),
+)
+INSERT_MEASUREMENT = insert(T.measurement).returning(T.measurement.c.id)
+
+
 def touch_patient(conn: Connection, patient_id: str, by: str) -> None:
     """Register the patient when new, and bump its version (the outcomes of its courses are stale). On
     PostgreSQL the update holds the patient's row lock until commit: writes to one patient take turns."""
-    values = {"id": patient_id, "version": 0, "created_at": now_text(), "created_by": by}
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(dialect.insert(T.patient).values(**values).on_conflict_do_nothing(index_elements=["id"]))
-    conn.execute(
-        update(T.patient).where(T.patient.c.id == patient_id).values(version=T.patient.c.version + 1)
-    )
+    stmt = TOUCH["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+    conn.execute(stmt, {"pid": patient_id, "at": now_text(), "by": by})
 
 
 def _chunks(items: Sequence[R], size: int = 500) -> Iterable[Sequence[R]]:

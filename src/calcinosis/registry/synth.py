@@ -99,10 +99,10 @@ def synthetic_patient(
             if day >= ANCHOR:
                 break
             f = {"better": 0.7, "same": 1.0, "worse": 1.3}[outcome]
-            count = max(0, round(count * rng.uniform(f - 0.1, f + 0.1)))
-            size = round(max(0.0, size * rng.uniform(f - 0.1, f + 0.1)), 1)
+            count = min(60, max(0, round(count * rng.uniform(f - 0.1, f + 0.1))))
+            size = round(min(150.0, max(0.0, size * rng.uniform(f - 0.1, f + 0.1))), 1)
             pain = float(min(10, max(0, round(pain * rng.uniform(f - 0.15, f + 0.1)))))
-            sctc = round(sctc * rng.uniform(f - 0.1, f + 0.1), 1) if sctc is not None else None
+            sctc = round(min(300.0, sctc * rng.uniform(f - 0.1, f + 0.1)), 1) if sctc is not None else None
             visits.append(
                 _visit(
                     day,
