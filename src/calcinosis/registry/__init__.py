@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from calcinosis.errors import StoreError
 from calcinosis.pack.knowledge import KnowledgePack
+from calcinosis.registry.evidence import LocalEvidence, local_evidence
 from calcinosis.registry.store import DuplicateRecord, Registry
 from calcinosis.settings import Settings
 
@@ -34,4 +35,4 @@ def open_registry(settings: Settings, pack: KnowledgePack | None = None, *, migr
     return Registry(engine, pack or load_pack_cached())
 
 
-__all__ = ["DuplicateRecord", "Registry", "open_registry"]
+__all__ = ["DuplicateRecord", "LocalEvidence", "Registry", "local_evidence", "open_registry"]

@@ -12,12 +12,13 @@ Small numbers: with fewer than ``SMALL_NUMBERS`` courses the figures carry a cau
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import statistics
+from collections import Counter
 from functools import partial
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Select, and_, case, delete, func, insert, or_, select
+from sqlalchemy import Select, and_, delete, insert, or_, select
 from sqlalchemy.engine import Connection
 
 from calcinosis.engine.history import course_responses
@@ -114,12 +115,16 @@ def _load_stale(
     batch: int,
 ) -> tuple[list[tuple[str, int]], dict[str, Case]]:
     query = _stale(therapy, subtype, pack_hash, today.isoformat(), after).limit(batch)
-    pids = [str(r[0]) for r in conn.execute(query)]
+    return _load(conn, [str(r[0]) for r in conn.execute(query)])
+
+
+def _load(conn: Connection, pids: list[str]) -> tuple[list[tuple[str, int]], dict[str, Case]]:
+    """The patients' versions (read first) and their cases, in one read transaction."""
     versions: dict[str, int] = {
         str(r[0]): int(r[1])
         for r in conn.execute(select(T.patient.c.id, T.patient.c.version).where(T.patient.c.id.in_(pids)))
     }
-    return [(pid, versions[pid]) for pid in pids], cases_for(conn, pids)
+    return [(pid, versions[pid]) for pid in pids if pid in versions], cases_for(conn, pids)
 
 
 def _outcome_rows(
@@ -188,96 +193,96 @@ def refresh_outcomes(
         after = stale[-1][0]
 
 
+def refresh_patients(registry: Registry, pids: list[str], batch: int = 500) -> None:
+    """Recompute the cached responses of these patients' courses."""
+    pack, today = registry.pack, _today()
+    for i in range(0, len(pids), batch):
+        chunk = pids[i : i + batch]
+        stale, cases = registry.read(partial(_load, pids=chunk))
+        rows = _outcome_rows(stale, cases, pack, today)
+        registry.write(partial(_save, pids=[pid for pid, _ in stale], rows=rows), "caching course responses")
+
+
 def local_evidence(registry: Registry, therapy_id: str, subtype: str | SubtypeCode | None) -> LocalEvidence:
     """This clinic's courses of one therapy for one subtype (None: all subtypes), with their computed
-    responses. Raises NotFoundError for a therapy the pack does not have."""
+    responses. Raises NotFoundError for a therapy the pack does not have.
+
+    One read gives every matching course with its cached response and what decides whether that is stale;
+    stale ones (a patient written to since, another pack, a running course judged before today) are
+    recomputed and read again."""
     if therapy_id not in registry.pack.therapies:
         raise NotFoundError(f"no therapy '{therapy_id}' in the knowledge pack")
     sub = subtype.value if isinstance(subtype, SubtypeCode) else subtype
-    refresh_outcomes(registry, therapy_id, sub)
-    return registry.read(lambda conn: _tally(conn, therapy_id, sub))
+    rows = registry.read(partial(_course_rows, therapy=therapy_id, subtype=sub))
+    stale = _stale_patients(rows, registry.pack.content_hash, _today().isoformat())
+    if stale:
+        refresh_patients(registry, stale)
+        rows = registry.read(partial(_course_rows, therapy=therapy_id, subtype=sub))
+    return _tally(rows, therapy_id, sub)
 
 
 def local_evidence_by_subtype(registry: Registry, therapy_id: str) -> list[LocalEvidence]:
     """One row per subtype this therapy was given for in the registry (most courses first)."""
-    if therapy_id not in registry.pack.therapies:
-        raise NotFoundError(f"no therapy '{therapy_id}' in the knowledge pack")
-    refresh_outcomes(registry, therapy_id, None)
-
-    def run(conn: Connection) -> list[LocalEvidence]:
-        subtypes = [
-            str(r[0])
-            for r in conn.execute(
-                select(T.course.c.subtype)
-                .where(T.course.c.therapy == therapy_id, T.course.c.deleted_at.is_(None))
-                .group_by(T.course.c.subtype)
-                .order_by(func.count().desc(), T.course.c.subtype)
-            )
-        ]
-        return [_tally(conn, therapy_id, s) for s in subtypes]
-
-    return registry.read(run)
+    everything = local_evidence(registry, therapy_id, None)
+    if everything.courses == 0:
+        return []
+    rows = registry.read(partial(_course_rows, therapy=therapy_id, subtype=None))
+    subtypes = Counter(str(r[1]) for r in rows)
+    ordered = sorted(subtypes, key=lambda s: (-subtypes[s], s))
+    return [_tally([r for r in rows if r[1] == s], therapy_id, s) for s in ordered]
 
 
-def _tally(conn: Connection, therapy: str, subtype: str | None) -> LocalEvidence:
-    c, o = T.course, T.course_outcome
-    where = [c.c.therapy == therapy, c.c.deleted_at.is_(None)]
-    if subtype is not None:
-        where.append(c.c.subtype == subtype)
-    joined = c.join(o, o.c.course_id == c.c.id)
-    totals = conn.execute(
+# patient_id, subtype, patient version, then the cached response: version, pack hash, running, computed at,
+# category, duration, adverse events (all None when there is none yet)
+Row = Any
+
+
+def _course_rows(conn: Connection, therapy: str, subtype: str | None) -> list[Row]:
+    c, o, p = T.course, T.course_outcome, T.patient
+    query = (
         select(
-            func.count(),
-            func.count(c.c.patient_id.distinct()),
-            func.coalesce(func.sum(case((o.c.running.is_(True), 1), else_=0)), 0),
-            func.coalesce(func.sum(o.c.adverse_events), 0),
-            func.coalesce(func.sum(case((o.c.adverse_events > 0, 1), else_=0)), 0),
+            c.c.patient_id, c.c.subtype, p.c.version, o.c.patient_version, o.c.pack_hash, o.c.running,
+            o.c.computed_at, o.c.category, o.c.duration_days, o.c.adverse_events,
         )
-        .select_from(joined)
-        .where(*where)
-    ).one()
-    by_category: dict[str, int] = dict(
-        conn.execute(
-            select(o.c.category, func.count()).select_from(joined).where(*where).group_by(o.c.category)
-        ).all()
-    )
-    n = int(totals[0])
-    median = _median(conn, where, n)
-    responses = tuple(CategoryCount(category=k, courses=int(by_category.get(k, 0))) for k in CATEGORIES)
+        .select_from(c.join(p, p.c.id == c.c.patient_id).outerjoin(o, o.c.course_id == c.c.id))
+        .where(c.c.therapy == therapy, c.c.deleted_at.is_(None))
+    )  # fmt: skip
+    if subtype is not None:
+        query = query.where(c.c.subtype == subtype)
+    return list(conn.execute(query).all())
+
+
+def _stale_patients(rows: list[Row], pack_hash: str, today: str) -> list[str]:
+    stale = {
+        str(r[0])
+        for r in rows
+        if r[3] is None or r[3] != r[2] or r[4] != pack_hash or (r[5] and str(r[6]) < today)
+    }
+    return sorted(stale)
+
+
+def _tally(rows: list[Row], therapy: str, subtype: str | None) -> LocalEvidence:
+    patients = {r[0] for r in rows}
+    by_category = Counter(str(r[7]) for r in rows)
+    durations = [int(r[8]) for r in rows if r[8] is not None]
+    n = len(rows)
     small = n < SMALL_NUMBERS
     evidence = LocalEvidence(
         therapy=therapy,
         subtype=subtype,
         courses=n,
-        patients=int(totals[1]),
-        running=int(totals[2]),
-        responses=responses,
-        median_duration_days=median,
-        adverse_events=int(totals[3]),
-        courses_with_adverse_events=int(totals[4]),
+        patients=len(patients),
+        running=sum(1 for r in rows if r[5]),
+        responses=tuple(CategoryCount(category=k, courses=by_category.get(k, 0)) for k in CATEGORIES),
+        median_duration_days=float(statistics.median(durations)) if durations else None,
+        adverse_events=sum(int(r[9] or 0) for r in rows),
+        courses_with_adverse_events=sum(1 for r in rows if r[9]),
         small_numbers=small,
         caution=CAUTION.format(n=SMALL_NUMBERS) if small else None,
         text="",
         as_of=_today().isoformat(),
     )
     return evidence.model_copy(update={"text": summary_text(evidence)})
-
-
-def _median(conn: Connection, where: Sequence[object], n: int) -> float | None:
-    """The median course duration: the middle one or two durations, read in order (both databases)."""
-    if n == 0:
-        return None
-    c, o = T.course, T.course_outcome
-    query = (
-        select(o.c.duration_days)
-        .select_from(c.join(o, o.c.course_id == c.c.id))
-        .where(*where)  # type: ignore[arg-type]
-        .order_by(o.c.duration_days)
-        .offset((n - 1) // 2)
-        .limit(2 if n % 2 == 0 else 1)
-    )
-    values = [float(r[0]) for r in conn.execute(query)]
-    return sum(values) / len(values)
 
 
 def summary_text(e: LocalEvidence) -> str:
