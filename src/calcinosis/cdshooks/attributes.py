@@ -67,7 +67,7 @@ def _probes() -> list[_Recorder]:
             view.demographics["age"] = view.add(Fact("age", "demographics", "Age", f"{age} years"))
         view.demographics["sex"] = view.add(Fact("sex", "demographics", "Sex", sex))
         if pregnant is not None:
-            view.demographics["pregnant"] = view.add(
+            view.demographics["pregnancy"] = view.add(
                 Fact("pregnancy", "demographics", "Pregnancy", "pregnant")
             )
         object.__setattr__(view, "_reads", set())  # forget the reads made while building the probe

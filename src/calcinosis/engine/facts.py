@@ -165,24 +165,14 @@ def _demographics(case: Case, view: FactView) -> None:
         view.demographics["sex"] = view.add(Fact("sex", "demographics", "Sex", case.sex.value))
     if case.pregnant is not None:
         view.pregnant = case.pregnant
-        view.demographics["pregnant"] = view.add(
-            Fact(
-                "pregnancy",
-                "demographics",
-                "Pregnancy status",
-                "pregnant" if case.pregnant else "not pregnant",
-            )
-        )
+        _yes_no(view, "pregnancy", "pregnancy", "Pregnancy status", case.pregnant, "pregnant")
     if case.breastfeeding is not None:
         view.breastfeeding = case.breastfeeding
-        view.demographics["breastfeeding"] = view.add(
-            Fact(
-                "breastfeeding",
-                "demographics",
-                "Breastfeeding",
-                "breastfeeding" if case.breastfeeding else "not breastfeeding",
-            )
-        )
+        _yes_no(view, "breastfeeding", "breastfeeding", "Breastfeeding", case.breastfeeding, "breastfeeding")
+
+
+def _yes_no(view: FactView, fact_id: str, key: str, label: str, value: bool, word: str) -> None:
+    view.demographics[key] = view.add(Fact(fact_id, "demographics", label, word if value else f"not {word}"))
 
 
 def _concepts(

@@ -227,31 +227,27 @@ def _pair_facts(exposure: Exposure, lesion: LesionFacts | None) -> list[Fact]:
     return [exposure.fact] + ([lesion.fact] if lesion is not None else [])
 
 
-@predicate("iatrogenic-exposure-at-site")
-def _iatrogenic_at_site(view: FactView) -> Finding:
+def _exposures_where(view: FactView, site_ok: Callable[[bool | None], bool]) -> Finding:
+    """Exposure–lesion pairs not after the lesion's onset whose site relation passes ``site_ok``."""
     hits = [
-        f for e, le, site, when in _exposure_pairs(view) if site is True and when for f in _pair_facts(e, le)
+        f for e, le, site, when in _exposure_pairs(view) if when and site_ok(site) for f in _pair_facts(e, le)
     ]
     return _any(list(dict.fromkeys(hits)))
+
+
+@predicate("iatrogenic-exposure-at-site")
+def _iatrogenic_at_site(view: FactView) -> Finding:
+    return _exposures_where(view, lambda site: site is True)
 
 
 @predicate("iatrogenic-exposure")
 def _iatrogenic(view: FactView) -> Finding:
-    hits = [
-        f
-        for e, le, site, when in _exposure_pairs(view)
-        if site is not False and when
-        for f in _pair_facts(e, le)
-    ]
-    return _any(list(dict.fromkeys(hits)))
+    return _exposures_where(view, lambda site: site is not False)
 
 
 @predicate("iatrogenic-exposure-other-site")
 def _iatrogenic_other_site(view: FactView) -> Finding:
-    hits = [
-        f for e, le, site, when in _exposure_pairs(view) if site is False and when for f in _pair_facts(e, le)
-    ]
-    return _any(list(dict.fromkeys(hits)))
+    return _exposures_where(view, lambda site: site is False)
 
 
 @predicate("calcium-exposure-recorded")

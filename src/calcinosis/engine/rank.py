@@ -153,7 +153,14 @@ def _draft(therapy: Therapy, view: FactView, settings: set[str], pack: Knowledge
         )
     if draft.stance is not Stance.AVOID and draft.line in ("first", "preferred") and draft.fit is not None:
         draft.stance = Stance.RECOMMENDED
-    for target in therapy.targets:
+    _apply_targets(draft, view, pack)
+    _apply_cautions(draft, view, pack)
+    return draft
+
+
+def _apply_targets(draft: Draft, view: FactView, pack: KnowledgePack) -> None:
+    """Count the patient features the therapy is aimed at (a source must say it targets them)."""
+    for target in draft.therapy.targets:
         found = evaluate(target, view)
         if found.holds:
             draft.targets_met += 1
@@ -162,8 +169,6 @@ def _draft(therapy: Therapy, view: FactView, settings: set[str], pack: Knowledge
             draft.rationale.append(
                 f"Aimed at a feature this patient has: {pack.predicates[target].description.lower()}."
             )
-    _apply_cautions(draft, view, pack)
-    return draft
 
 
 def _apply_cautions(draft: Draft, view: FactView, pack: KnowledgePack) -> None:
@@ -294,15 +299,7 @@ def _forced(therapy: Therapy, view: FactView, settings: set[str], pack: Knowledg
     if draft is not None:
         return draft
     draft = Draft(therapy, Stance.CONSIDER)
-    for target in therapy.targets:
-        found = evaluate(target, view)
-        if found.holds:
-            draft.targets_met += 1
-            draft.facts.extend(found.facts)
-            draft.rules.append(f"target:{target}")
-            draft.rationale.append(
-                f"Aimed at a feature this patient has: {pack.predicates[target].description.lower()}."
-            )
+    _apply_targets(draft, view, pack)
     _apply_cautions(draft, view, pack)
     return draft
 
