@@ -9,6 +9,8 @@ still hold when it commits) and a read with a plain ``BEGIN``. Every write commi
 from __future__ import annotations
 
 import math
+import sqlite3
+import time
 from typing import Any
 
 from sqlalchemy import create_engine, event
@@ -32,6 +34,22 @@ def database_url(settings: Settings) -> str:
     return f"sqlite:///{settings.sqlite_path}"
 
 
+def _wal(cursor: Any, attempts: int = 100) -> None:
+    """WAL mode (persistent in the file, so usually already set). Switching a new file to WAL needs it to
+    itself, and SQLite answers "database is locked" at once, without waiting, while another connection (a
+    second server worker starting) holds it: try again for up to five seconds."""
+    for attempt in range(attempts):
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+
+
 def _sqlite_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=4)
 
@@ -39,7 +57,7 @@ def _sqlite_engine(url: str) -> Engine:
     def _connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         dbapi_connection.isolation_level = None  # the driver issues no BEGIN of its own; see _begin
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _wal(cursor)
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
