@@ -293,3 +293,10 @@ def test_each_write_bumps_the_patient_version_when_committed(registry: Registry)
     v2 = _version(registry, "pt-1")
     registry.stop_course(cid, CourseStop(stop=dt.date.today(), reason="other"), BY)
     assert v1 < v2 < _version(registry, "pt-1")
+
+
+def test_corrected_subtype_says_so_when_changed(registry: Registry) -> None:
+    cid = _start(registry)
+    fixed = registry.correct("course", cid, {"subtype": "metastatic"}, "subtype was wrong", BY)
+    assert (fixed.subtype, fixed.subtype_basis) == ("metastatic", "corrected")
+    assert registry.history("pt-1")[0].before["subtype"] == "dystrophic"

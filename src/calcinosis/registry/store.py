@@ -582,6 +582,8 @@ class Registry:
             self._check_course_dates(conn, row["id"], model.start)
             out = {c: getattr(model, f) for f, c in fields.items()}
             out["subtype"] = model.subtype.value if model.subtype else row["subtype"]
+            if out["subtype"] != row["subtype"]:
+                out["subtype_basis"] = "corrected"
             return out
         if entity == "measurement":
             course_id = merged.pop("course", None)
