@@ -170,3 +170,15 @@ def test_signed_callers_only_when_an_issuer_is_trusted(tmp_path: Path) -> None:
         assert r.json()["created_by"] == f"{ISSUER} ehr-client"
         wrong_aud = key.token(ISSUER, f"{live.url}/assess")
         assert httpx.post(url, json=body, headers={"Authorization": f"Bearer {wrong_aud}"}).status_code == 401
+
+
+def test_facts_are_decoded_strictly_when_put(server: LiveServer) -> None:
+    url = f"{server.url}/registry/patients/api-4"
+    big = httpx.put(url, content=b'{"": -9223372036854775809}', headers={"Content-Type": "application/json"})
+    assert big.status_code == 200  # read as POST /assess reads it (a number beyond 64 bits is a double)
+    for raw in (b'{"age_years": NaN}', b'{"a": 1, "a": 2}', b"[1, 2"):
+        r = httpx.put(url, content=raw, headers={"Content-Type": "application/json"})
+        assert 400 <= r.status_code < 500, (raw, r.status_code, r.text)
+        assert r.json()["resourceType"] == "OperationOutcome"
+    _outcome(httpx.put(url, content=b"age=3", headers={"Content-Type": "text/plain"}), 415, "JSON")
+    assert httpx.put(url).status_code == 200  # no body: registered without facts

@@ -26,6 +26,10 @@ def facts_of(data: Any) -> dict[str, Any]:
     facts: dict[str, Any] = case.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
     for key in ("courses", "measurements", "id"):
         facts.pop(key, None)
+    try:
+        orjson.dumps(facts)
+    except (TypeError, orjson.JSONEncodeError) as exc:
+        raise InputError(f"facts: cannot be stored ({exc})") from None
     return facts
 
 

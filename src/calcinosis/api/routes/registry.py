@@ -14,11 +14,15 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
+from pydantic import BaseModel
 
+from calcinosis.api.body import UnsupportedMedia, json_body, validated
 from calcinosis.api.deps import AppState, CallerDep, StateDep
 from calcinosis.cdshooks.security import Caller
 from calcinosis.errors import StoreError
+from calcinosis.inputs import decode_json
+from calcinosis.limits import Limits
 from calcinosis.registry import Registry, open_registry
 from calcinosis.registry.evidence import LocalEvidence, local_evidence, local_evidence_by_subtype
 from calcinosis.registry.records import (
@@ -100,14 +104,6 @@ RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 ReasonQuery = Annotated[
     str, Query(min_length=3, max_length=500, pattern=r"^[^\x00]*$", description="Why (kept in the history)")
 ]
-FactsBody = Annotated[
-    dict[str, Any] | None,
-    Body(
-        description="Optional: the patient's facts as a native case or FHIR R4 (courses and measurements in it "
-        "are ignored: the registry's own are the record).",
-        embed=False,
-    ),
-]
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Request shape invalid (OperationOutcome)"},
     401: {"description": "Caller not authenticated (bare)"},
@@ -116,6 +112,31 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"description": "Input cannot be used (OperationOutcome); nothing was written"},
     503: {"description": "The registry database failed; nothing was acknowledged (OperationOutcome)"},
 }
+
+
+def _inline(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema with its ``$defs`` written in place (a request body schema stands alone)."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                rest = {k: v for k, v in node.items() if k != "$ref"}
+                return walk({**defs[ref.removeprefix("#/$defs/")], **rest})
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    out: dict[str, Any] = walk(schema)
+    return out
+
+
+def body_doc(model: type[BaseModel]) -> dict[str, Any]:
+    """The request body as documented (the route reads it strictly itself: ``api/body.py``)."""
+    schema = _inline(model.model_json_schema())
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def who(caller: Caller) -> str:
@@ -143,11 +164,40 @@ async def patients(
     return [p for p in ids if p > after][:limit]
 
 
-@router.put("/patients/{patient_id}", summary="Register a patient (and store its facts)", responses=ERRORS)
+FACTS_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": False,
+        "description": "Optional: the patient's facts as a native case or FHIR R4 (courses and measurements in "
+        "it are ignored: the registry's own are the record). Decoded as strictly as POST /assess.",
+        "content": {
+            t: {
+                "schema": {
+                    "anyOf": [
+                        {"$ref": "#/components/schemas/Case"},
+                        {"$ref": "#/components/schemas/FhirInput"},
+                    ]
+                }
+            }
+            for t in ("application/json", "application/fhir+json")
+        },
+    }
+}
+
+
+@router.put(
+    "/patients/{patient_id}",
+    summary="Register a patient (and store its facts)",
+    responses=ERRORS,
+    openapi_extra=FACTS_DOC,
+)
 async def put_patient(
-    patient_id: PatientIdPath, registry: RegistryDep, caller: CallerDep, facts: FactsBody = None
+    patient_id: PatientIdPath, request: Request, state: StateDep, registry: RegistryDep, caller: CallerDep
 ) -> PatientRecord:
-    stored = facts_of(facts) if facts else None
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    raw = await request.body()
+    if raw.strip() and ctype and ctype != "application/json" and not ctype.endswith("+json"):
+        raise UnsupportedMedia("the body must be JSON (application/json or application/fhir+json)")
+    stored = facts_of(decode_json(raw, "body", Limits.of(state.settings))) if raw.strip() else None
     return await anyio.to_thread.run_sync(registry.register_patient, patient_id, who(caller), stored)
 
 
@@ -166,10 +216,17 @@ async def history(patient_id: PatientIdPath, registry: RegistryDep, _caller: Cal
     return await anyio.to_thread.run_sync(registry.history, patient_id)
 
 
-@router.post("/patients/{patient_id}/courses", status_code=201, summary="Start a course", responses=ERRORS)
+@router.post(
+    "/patients/{patient_id}/courses",
+    status_code=201,
+    summary="Start a course",
+    responses=ERRORS,
+    openapi_extra=body_doc(CourseStart),
+)
 async def start_course(
-    patient_id: PatientIdPath, course: CourseStart, state: StateDep, registry: RegistryDep, caller: CallerDep
+    patient_id: PatientIdPath, request: Request, state: StateDep, registry: RegistryDep, caller: CallerDep
 ) -> CourseRecord:
+    course = validated(CourseStart, await json_body(request, Limits.of(state.settings)))
     hint = (
         await anyio.to_thread.run_sync(_subtype_hint, state, patient_id) if course.subtype is None else None
     )
@@ -183,10 +240,16 @@ async def list_courses(
     return await anyio.to_thread.run_sync(registry.courses, patient_id)
 
 
-@router.post("/courses/{course_id}/stop", summary="Stop a course, with the reason", responses=ERRORS)
+@router.post(
+    "/courses/{course_id}/stop",
+    summary="Stop a course, with the reason",
+    responses=ERRORS,
+    openapi_extra=body_doc(CourseStop),
+)
 async def stop_course(
-    course_id: RecordId, stop: CourseStop, registry: RegistryDep, caller: CallerDep
+    course_id: RecordId, request: Request, state: StateDep, registry: RegistryDep, caller: CallerDep
 ) -> CourseRecord:
+    stop = validated(CourseStop, await json_body(request, Limits.of(state.settings)))
     return await anyio.to_thread.run_sync(registry.stop_course, course_id, stop, who(caller))
 
 
@@ -195,17 +258,26 @@ async def stop_course(
     status_code=201,
     summary="Record an adverse event",
     responses=ERRORS,
+    openapi_extra=body_doc(AdverseEventIn),
 )
 async def add_event(
-    course_id: RecordId, event: AdverseEventIn, registry: RegistryDep, caller: CallerDep
+    course_id: RecordId, request: Request, state: StateDep, registry: RegistryDep, caller: CallerDep
 ) -> AdverseEventRecord:
+    event = validated(AdverseEventIn, await json_body(request, Limits.of(state.settings)))
     return await anyio.to_thread.run_sync(registry.add_adverse_event, course_id, event, who(caller))
 
 
-@router.post("/patients/{patient_id}/visits", status_code=201, summary="Record a visit", responses=ERRORS)
+@router.post(
+    "/patients/{patient_id}/visits",
+    status_code=201,
+    summary="Record a visit",
+    responses=ERRORS,
+    openapi_extra=body_doc(VisitIn),
+)
 async def add_visit(
-    patient_id: PatientIdPath, visit: VisitIn, registry: RegistryDep, caller: CallerDep
+    patient_id: PatientIdPath, request: Request, state: StateDep, registry: RegistryDep, caller: CallerDep
 ) -> list[MeasurementRecord]:
+    visit = validated(VisitIn, await json_body(request, Limits.of(state.settings)))
     return await anyio.to_thread.run_sync(registry.add_visit, patient_id, visit, who(caller))
 
 
@@ -221,11 +293,20 @@ Kind = Annotated[str, Path(pattern="^(courses|measurements|adverse-events)$")]
 
 
 @router.patch(
-    "/{kind}/{record_id}", summary="Correct a course, measurement or adverse event", responses=ERRORS
+    "/{kind}/{record_id}",
+    summary="Correct a course, measurement or adverse event",
+    responses=ERRORS,
+    openapi_extra=body_doc(Correction),
 )
 async def correct(
-    kind: Kind, record_id: RecordId, correction: Correction, registry: RegistryDep, caller: CallerDep
+    kind: Kind,
+    record_id: RecordId,
+    request: Request,
+    state: StateDep,
+    registry: RegistryDep,
+    caller: CallerDep,
 ) -> CourseRecord | MeasurementRecord | AdverseEventRecord:
+    correction = validated(Correction, await json_body(request, Limits.of(state.settings)))
     result: CourseRecord | MeasurementRecord | AdverseEventRecord = await anyio.to_thread.run_sync(
         registry.correct, ENTITIES[kind], record_id, correction.changes, correction.reason, who(caller)
     )
