@@ -146,7 +146,60 @@ def test_stateful_sequences_never_answer_with_a_server_error(roomy_server: LiveS
             suppress_health_check=list(HealthCheck),
         ),
     )
-    # the call -> feedback link was followed with the uuid of a card the service really issued
+
+
+def _resolve(expression: Any, request_path: dict[str, str], response: Any) -> Any:
+    """Evaluate an OpenAPI link runtime expression ($request.path.x, $response.body#/json/pointer)."""
+    if isinstance(expression, dict):
+        return {k: _resolve(v, request_path, response) for k, v in expression.items()}
+    if isinstance(expression, list):
+        return [_resolve(v, request_path, response) for v in expression]
+    if not isinstance(expression, str) or not expression.startswith("$"):
+        return expression
+    if expression.startswith("$request.path."):
+        return request_path[expression.removeprefix("$request.path.")]
+    pointer = expression.removeprefix("$response.body#")
+    value = response
+    for part in pointer.strip("/").split("/"):
+        value = value[int(part)] if isinstance(value, list) else value[part]
+    return value
+
+
+def test_the_declared_links_lead_from_discovery_to_feedback_on_an_issued_card(
+    roomy_server: LiveServer,
+) -> None:
+    """The links the stateful run follows, replayed by hand: discovery -> first service -> feedback on the
+    first card, whose uuid the service recorded as issued."""
+    import httpx
+
+    server = roomy_server
+    spec = httpx.get(f"{server.url}/openapi.json", timeout=30).json()
+    ops = {
+        op["operationId"]: (path, method, op)
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+    }
+    _, _, discovery_op = (
+        ops["cds_discovery"]
+        if "cds_discovery" in ops
+        else next(v for v in ops.values() if v[0] == "/cds-services" and v[1] == "get")
+    )
+    discovery = httpx.get(f"{server.url}/cds-services", timeout=30).json()
+    call_link = discovery_op["responses"]["200"]["links"]["CallFirstService"]
+    service_id = _resolve(call_link["parameters"]["service_id"], {}, discovery)
+    call_path, _, call_op = ops[call_link["operationId"]]
+    cards = httpx.post(
+        f"{server.url}{call_path.replace('{service_id}', service_id)}", json=_realistic_call(), timeout=60
+    ).json()
+    assert cards["cards"], "a plausible patient gets cards"
+    feedback_link = call_op["responses"]["200"]["links"]["FeedbackOnFirstCard"]
+    feedback_path, _, _ = ops[feedback_link["operationId"]]
+    body = _resolve(feedback_link["requestBody"], {"service_id": service_id}, cards)
+    params = _resolve(feedback_link["parameters"], {"service_id": service_id}, cards)
+    answer = httpx.post(
+        f"{server.url}{feedback_path.replace('{service_id}', params['service_id'])}", json=body, timeout=30
+    )
+    assert answer.status_code == 200, answer.text
     with sqlite3.connect(server.db_path) as conn:
         [(linked,)] = conn.execute(
             "SELECT COUNT(*) FROM feedback f JOIN issued_card c ON c.uuid = f.card_uuid"
