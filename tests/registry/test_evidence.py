@@ -119,3 +119,33 @@ def test_published_level_is_the_same_whatever_the_registry_holds_when_compared(r
         _patient(registry, f"p{i}", therapy="diltiazem", subtype="dystrophic", pains=(8, 1), stop=True)
     assert local_evidence(registry, "diltiazem", "dystrophic").count("partial") == 12
     assert evidence_of(pack.therapies["diltiazem"], pack) == before
+
+
+def test_the_assessment_carries_local_evidence_beside_the_published_level(registry: Registry) -> None:
+    from calcinosis.engine import assess
+    from calcinosis.patient.case_json import parse_case
+    from calcinosis.registry.evidence import with_local_evidence
+
+    for i in range(3):
+        _patient(registry, f"p{i}", therapy="diltiazem", subtype="dystrophic", pains=(8, 1), stop=True)
+    case, _ = parse_case(
+        {
+            "age_years": 50,
+            "conditions": ["limited cutaneous systemic sclerosis"],
+            "lesions": [{"site": "fingertips", "features": ["nodule"]}],
+        }
+    )
+    plain = assess(case)
+    local = with_local_evidence(plain, registry)
+    dil_plain = next(t for t in plain.therapies if t.id == "diltiazem")
+    dil = next(t for t in local.therapies if t.id == "diltiazem")
+    assert dil.local_evidence is not None and dil.local_evidence.courses == 3
+    assert dil.local_evidence.small_numbers and dil.local_evidence.caution
+    assert dil.local_evidence.text.startswith("this clinic: 3 courses")
+    # beside, never in: level, stance and rank are the engine's
+    assert (dil.evidence, dil.evidence_level, dil.stance, dil.rank) == (
+        dil_plain.evidence,
+        dil_plain.evidence_level,
+        dil_plain.stance,
+        dil_plain.rank,
+    )

@@ -22,6 +22,7 @@ from sqlalchemy import Select, and_, delete, insert, or_, select
 from sqlalchemy.engine import Connection
 
 from calcinosis.engine.history import course_responses
+from calcinosis.engine.results import Assessment, LocalEvidenceOut
 from calcinosis.errors import NotFoundError
 from calcinosis.pack.knowledge import KnowledgePack
 from calcinosis.pack.models import SubtypeCode
@@ -329,4 +330,28 @@ __all__ = [
     "local_evidence_by_subtype",
     "refresh_outcomes",
     "summary_text",
+    "with_local_evidence",
 ]
+
+
+def with_local_evidence(assessment: Assessment, registry: Registry) -> Assessment:
+    """The assessment with this clinic's figures on each option (per therapy × the called subtype), beside the
+    published evidence: the options' levels, stances and order are left as the engine gave them."""
+    subtype = assessment.subtype.code.value
+    options = []
+    for o in assessment.therapies:
+        ev = local_evidence(registry, o.id, subtype)
+        if ev.courses == 0:
+            options.append(o)
+            continue
+        out = LocalEvidenceOut(
+            subtype=ev.subtype,
+            courses=ev.courses,
+            patients=ev.patients,
+            small_numbers=ev.small_numbers,
+            text=ev.text,
+            caution=ev.caution,
+            note=ev.note,
+        )
+        options.append(o.model_copy(update={"local_evidence": out}))
+    return assessment.model_copy(update={"therapies": tuple(options)})

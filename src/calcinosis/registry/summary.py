@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from calcinosis.engine import assess
 from calcinosis.engine.results import Assessment, CourseResponse, History, Stance
 from calcinosis.patient.models import Case
+from calcinosis.registry.evidence import with_local_evidence
 from calcinosis.registry.records import AdverseEventRecord, CourseRecord, MeasurementRecord, PatientRecord
 from calcinosis.registry.store import Registry, course_number
 
@@ -63,14 +64,14 @@ def next_case(registry: Registry, patient_id: str) -> tuple[PatientRecord, Case]
 def next_assessment(registry: Registry, patient_id: str, as_of: dt.date | None = None) -> Assessment:
     """The assessment the registry's data gives today (the stored facts, courses and visits)."""
     _, case = next_case(registry, patient_id)
-    return assess(case, registry.pack, as_of=as_of or dt.date.today())
+    return with_local_evidence(assess(case, registry.pack, as_of=as_of or dt.date.today()), registry)
 
 
 def patient_summary(registry: Registry, patient_id: str, as_of: dt.date | None = None) -> PatientSummary:
     """Raises NotFoundError for a patient the registry does not have."""
     when = as_of or dt.date.today()
     record, case = next_case(registry, patient_id)
-    assessment = assess(case, registry.pack, as_of=when)
+    assessment = with_local_evidence(assess(case, registry.pack, as_of=when), registry)
     responses = {
         course_number(r.course_id): r for r in (assessment.history.courses if assessment.history else ())
     }
