@@ -26,6 +26,8 @@ OUTER = {
     "jinja2",
     "typer",
     "rich",
+    "sqlalchemy",
+    "alembic",
 }
 # Inner to outer. A package may import packages of lower layers only (never one of its own layer but
 # itself, never an outer one). Every module and package of src/calcinosis has a place here.
@@ -36,7 +38,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("fhir", "render", "validation"),
     ("inputs",),
     ("casework",),  # one input → one recorded assessment
-    ("screen", "server"),  # population screening; the HTTP service's infrastructure
+    ("screen", "registry"),  # population screening; the treatment registry
+    ("server",),  # the HTTP service's infrastructure (security, engines, cache, app state)
     ("synth", "web"),
     ("smart",),
     ("cdshooks",),

@@ -12,7 +12,9 @@ Every edge goes through here for that job:
 - ``POST /assess``, the web pages and SMART launches read, assess and record (:func:`assess_and_record`);
 - CDS Hooks reads and assesses its resources in an engine process (:func:`assess_resources`) and records
   the cards it returned with the assessment (:func:`audit_entry`, :func:`record`);
-- screening reads and assesses each selected patient (:func:`assess_data`); its outputs are its record.
+- screening reads and assesses each selected patient (:func:`assess_data`); its outputs are its record;
+- the treatment registry assesses a patient's stored record (:func:`assess_case`, read by :func:`read` when
+  it was stored), and its pages record the assessment they show (:func:`audit_entry`, :func:`record`).
 
 CPU work runs where the caller says (a :class:`Runner`: threads or engine processes), never on the event
 loop; the assessment functions take and return plain, picklable data.
@@ -104,6 +106,17 @@ class Assessed:
         return digest(self.case.model_dump(mode="json"))
 
 
+def assess_case(
+    case: Case,
+    pack: KnowledgePack,
+    *,
+    as_of: dt.date | None = None,
+    issues: Sequence[InputIssue] = (),
+) -> Assessed:
+    """A case already read (e.g. the treatment registry's stored record with its courses) → Assessed."""
+    return Assessed(case, assess(case, pack, issues=issues, as_of=as_of))
+
+
 def assess_data(
     data: Any,
     pack: KnowledgePack,
@@ -115,7 +128,7 @@ def assess_data(
     """Parsed JSON → Assessed. ``issues`` are input issues found outside the data itself (e.g. the parts
     of a bulk export that could not be read), shown after the reader's own."""
     case, found = read(data, as_of=as_of, unreadable=unreadable)
-    return Assessed(case, assess(case, pack, issues=[*found, *issues], as_of=as_of))
+    return assess_case(case, pack, as_of=as_of, issues=[*found, *issues])
 
 
 def assess_bytes(

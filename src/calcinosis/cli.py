@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "calcinosis.commands.serve",
     "calcinosis.commands.screen",
     "calcinosis.commands.validate",
+    "calcinosis.commands.registry",
 )
 
 

@@ -24,7 +24,7 @@ from fastapi.openapi.utils import get_openapi
 from calcinosis import __version__
 from calcinosis.api import outcome
 from calcinosis.api.middleware import AccessLog, BodyLimit, CatchAll
-from calcinosis.api.routes import assess, catalogue, cdshooks, demo, health
+from calcinosis.api.routes import assess, catalogue, cdshooks, demo, health, registry
 from calcinosis.cdshooks.compute import fresh
 from calcinosis.cdshooks.models import FeedbackRequest, HookRequest
 from calcinosis.pack.knowledge import KnowledgePack
@@ -146,7 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     outcome.install(app)
-    for router in (health.router, catalogue.router, assess.router, cdshooks.router):
+    for router in (health.router, catalogue.router, assess.router, cdshooks.router, registry.router):
         app.include_router(router)
     if settings.demo:
         app.include_router(demo.router)

@@ -252,6 +252,19 @@ def _level(o: TherapyOption) -> str:
     return o.evidence_level.value if o.evidence_level else "none"
 
 
+def local_lines(o: TherapyOption) -> list[str]:
+    """This clinic's registry figures for the option ("this clinic: N courses, …"), when the assessment
+    carries them (``local_evidence``, docs/registry.md): shown beside the grade, never part of it."""
+    local = getattr(o, "local_evidence", None)
+    text = getattr(local, "text", None)
+    if not isinstance(text, str) or not text:
+        return []
+    caution = getattr(local, "caution", None)
+    return [f"**Local registry** (not graded): {md.esc(text)}"] + (
+        [f"- {md.esc(caution)}"] if caution else []
+    )
+
+
 def option_card(o: TherapyOption, a: Assessment, cs: CardSettings) -> Card:
     level = _level(o)
     summary = f"Option {o.rank}: {o.name} ({o.stance.value}; evidence level {level})"
@@ -263,6 +276,7 @@ def option_card(o: TherapyOption, a: Assessment, cs: CardSettings) -> Card:
             + f"; fit: {md.esc(o.fit)}"
         ],
         [md.grade_text(o)],
+        local_lines(o),
         ["**Why**", *[f"- {md.esc(r)}" for r in o.rationale]],
         ["**Cautions for this patient**", *[f"- ({c.severity}) {md.esc(c.text)}" for c in patient_cautions]]
         if patient_cautions

@@ -48,6 +48,12 @@ Coding = Annotated[
         help="mixed: each patient's site codes in ICD-10-CM, SNOMED CT or text; synthea: SNOMED CT as Synthea writes it.",
     ),
 ]
+Courses = Annotated[
+    bool,
+    typer.Option(
+        "--courses", help="Also write registry.ndjson: courses and visits of the patients with calcinosis."
+    ),
+]
 BadLineRate = Annotated[
     float, typer.Option("--bad-line-rate", min=0.0, max=1.0, help="Share of lines damaged on purpose.")
 ]
@@ -125,6 +131,7 @@ def register(app: typer.Typer) -> None:
         gzip: Gzip = False,
         bad_line_rate: BadLineRate = 0.001,
         coding: Coding = "mixed",
+        courses: Courses = False,
     ) -> None:
         """Write a synthetic FHIR Bulk Data export (NDJSON per resource type) for tests and benchmarks."""
         from calcinosis.synth import generate_export
@@ -135,3 +142,9 @@ def register(app: typer.Typer) -> None:
         total = sum(summary.resources.values())
         bad = sum(summary.bad_lines.values())
         typer.echo(f"wrote {patients:,} patients, {total:,} resources and {bad:,} damaged lines to {out}")
+        if courses:  # treatment registry lines (docs/registry.md)
+            from calcinosis.registry.synth import write_for_export
+
+            typer.echo(
+                f"wrote registry lines for {write_for_export(out, seed):,} patients to {out / 'registry.ndjson'}"
+            )

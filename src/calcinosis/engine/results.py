@@ -210,6 +210,20 @@ class ConflictOut(Out):
     handling: str
 
 
+class LocalEvidenceOut(Out):
+    """This clinic's own results with an option (its registry), shown beside the published evidence and never
+    mixed into it: the A–E level is derived from published studies only."""
+
+    source: Literal["local-registry"] = "local-registry"
+    subtype: str | None = None
+    courses: int
+    patients: int
+    small_numbers: bool
+    text: str
+    caution: str | None = None
+    note: str
+
+
 class TherapyOption(Out):
     id: str
     name: str
@@ -225,6 +239,7 @@ class TherapyOption(Out):
     already_receiving: bool = False
     courses: tuple[str, ...] = ()
     label_facts: tuple[LabelFactOut, ...] = ()
+    local_evidence: LocalEvidenceOut | None = None
     basis: Basis
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
 import httpx
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 
 from calcinosis.errors import AuthError
 from calcinosis.pack.knowledge import KnowledgePack
+from calcinosis.registry import Registry, open_registry
 from calcinosis.server.cache import ResultCache
 from calcinosis.server.engines import Runner, ThreadRunner
 from calcinosis.server.security import Caller, TokenVerifier
@@ -65,3 +68,25 @@ async def require_caller(request: Request, state: StateDep) -> Caller:
 
 
 CallerDep = Annotated[Caller, Depends(require_caller)]
+
+
+_opening = threading.Lock()
+
+
+def open_app_registry(app: FastAPI) -> Registry:
+    """The app's treatment registry, opened (and migrated) on first use. Raises StoreError."""
+    state: AppState = app.state.calcinosis
+    with _opening:
+        registry: Registry | None = getattr(app.state, "registry", None)
+        if registry is None:
+            registry = open_registry(state.settings, state.pack)
+            app.state.registry = registry
+        return registry
+
+
+async def registry_of(request: Request) -> Registry:
+    """The app's registry (opened again if it could not be at start; StoreError -> 503)."""
+    registry: Registry | None = getattr(request.app.state, "registry", None)
+    if registry is not None:
+        return registry
+    return await anyio.to_thread.run_sync(open_app_registry, request.app)

@@ -25,18 +25,23 @@ from calcinosis.casework import Origin, assess_and_record
 from calcinosis.engine.results import Assessment
 from calcinosis.errors import InputError, NotFoundError, StoreError
 from calcinosis.limits import Limits
+from calcinosis.registry.demo import DEMOS as DEMO_TIMELINES
+from calcinosis.registry.evidence import SMALL_NUMBERS
 from calcinosis.server.security import is_loopback
 from calcinosis.server.state import RETRY_AFTER_S, AppState, StateDep
 from calcinosis.store.base import assessment_in
-from calcinosis.web import choices
+from calcinosis.web import choices, csrf
 from calcinosis.web.demo import find_demo, load_demo_patients
 from calcinosis.web.evidence import ladder_rows, therapy_page
 from calcinosis.web.form import FormState, blank_state, read_form
 from calcinosis.web.pdf import plan_pdf
 from calcinosis.web.present import alerts_for, caution_groups, study_rows
+from calcinosis.web.registry_pages import local_rows, registry_panel
+from calcinosis.web.registry_pages import router as registry_router
 from calcinosis.web.render import SECURITY_HEADERS, page
 
 router = APIRouter(include_in_schema=False)
+router.include_router(registry_router)  # the registry forms of the patient page (registry_pages.py)
 
 Slug = Annotated[str, Path(max_length=100, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
 PatientId = Annotated[str, Path(min_length=1, max_length=256)]
@@ -97,6 +102,7 @@ def _assess_page(
         "form": form or blank_state(),
         "choices": choices,
         "demos": load_demo_patients() if state.settings.demo else (),
+        "demo_timelines": DEMO_TIMELINES if state.settings.demo else (),
         "upload_error": upload_error,
         "title": "Assess a patient",
     }
@@ -216,23 +222,51 @@ def _may_see_patients(request: Request, state: AppState) -> bool:
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
 async def patient_page(patient_id: PatientId, request: Request, state: StateDep) -> HTMLResponse:
-    """The latest assessment recorded for this patient id (never logged: the access log names the route)."""
+    """The latest assessment recorded for this patient id (never logged: the access log names the route),
+    with the patient's treatment registry (timeline, courses, visits and their forms)."""
     if not _may_see_patients(request, state):
         return _error_page(request, 403, NOT_LOOPBACK)
+    return await patient_response(request, state, patient_id)
+
+
+async def patient_response(
+    request: Request,
+    state: AppState,
+    patient_id: str,
+    *,
+    error: tuple[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    """The patient page; ``error`` (form, message) shows a refused registry form at that form."""
     try:
         record = await anyio.to_thread.run_sync(state.store.latest_for_patient, patient_id)
     except StoreError:
         return _store_down(request)
-    if record is None:
-        return _error_page(request, 404, NO_ASSESSMENT)
+    assessment: Assessment | None = None
+    if record is not None:
+        try:
+            assessment = Assessment.model_validate(assessment_in(record.output))
+        except ValidationError:
+            message = (
+                "The latest record for this patient was made by another version and cannot be shown here."
+            )
+            return _error_page(request, 409, message + " Assess the patient again.")
     try:
-        assessment = Assessment.model_validate(assessment_in(record.output))
-    except ValidationError:
-        message = "The latest record for this patient was made by another version and cannot be shown here."
-        return _error_page(request, 409, message + " Assess the patient again.")
-    when = record.recorded_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    origin = f"the latest assessment recorded for this patient ({when}, {record.service})"
-    return _result_page(request, assessment, b"", origin, native=False)
+        panel = await registry_panel(request, state, patient_id, assessment, error=error)
+    except StoreError:
+        return _store_down(request)
+    if record is None or assessment is None:
+        if not panel["known"]:
+            return _error_page(request, 404, NO_ASSESSMENT)
+        context = {"registry": panel, "title": f"Patient {patient_id}", "no_assessment": NO_ASSESSMENT}
+        response = page(request, "patient.html", context, status=status, private=True)
+    else:
+        when = record.recorded_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        origin = f"the latest assessment recorded for this patient ({when}, {record.service})"
+        response = _result_page(request, assessment, b"", origin, native=False, registry=panel)
+        response.status_code = status
+    csrf.set_cookie(response, request, panel["csrf"])
+    return response
 
 
 @router.post("/plan.pdf")
@@ -280,7 +314,12 @@ async def evidence_therapy(therapy_id: Slug, request: Request, state: StateDep) 
         view = therapy_page(state.pack, therapy_id)
     except NotFoundError as exc:
         return _error_page(request, 404, str(exc))
-    return page(request, "therapy.html", {"t": view, "title": view.therapy.name})
+    local = await local_rows(request, therapy_id)  # this clinic's registry, beside the published level
+    return page(
+        request,
+        "therapy.html",
+        {"t": view, "title": view.therapy.name, "local": local, "local_threshold": SMALL_NUMBERS},
+    )
 
 
 @router.get("/about", response_class=HTMLResponse)
