@@ -34,10 +34,9 @@ from calcinosis.fhir.canonical import (
 )
 from calcinosis.fhir.codesystems import code_systems
 from calcinosis.pack.knowledge import KnowledgePack
-from calcinosis.pack.models import SourceRef, Therapy
+from calcinosis.pack.models import LineName, SourceRef, Therapy
 
 PREDICATE_LANGUAGE = "text/x-calcinosis-predicates"
-LINE_ORDER = {"preferred": 0, "first": 1, "second": 2, "third": 3, "not-recommended": 9}
 
 
 def _docs(pack: KnowledgePack, refs: Iterable[SourceRef]) -> list[dict[str, Any]]:
@@ -140,7 +139,7 @@ def _line_for(therapy: Therapy, setting: str) -> str | None:
     own = [ln for ln in therapy.lines if ln.setting == setting]
     general = [ln for ln in therapy.lines if ln.setting is None]
     chosen = own or general
-    return min((ln.line.value for ln in chosen), key=lambda v: LINE_ORDER[v]) if chosen else None
+    return min((ln.line for ln in chosen), key=lambda v: v.rank).value if chosen else None
 
 
 def _therapy_actions(pack: KnowledgePack, setting: str) -> list[dict[str, Any]]:
@@ -149,7 +148,7 @@ def _therapy_actions(pack: KnowledgePack, setting: str) -> list[dict[str, Any]]:
         for fit in t.settings:
             if fit.setting == setting:
                 line = _line_for(t, setting)
-                rows.append((fit.fit.rank, LINE_ORDER.get(line or "", 5), t, fit, line))
+                rows.append((fit.fit.rank, LineName(line).rank if line else len(LineName), t, fit, line))
     rows.sort(key=lambda r: (r[0], r[1], (pack.evidence[r[2].id].derived or "Z"), r[2].id))
     out = []
     for _, _, t, fit, line in rows:

@@ -251,11 +251,13 @@ class Study(Strict):
     sources: Sourced
 
 
-class LineName(StrEnum):
+class LineName(Ordered):
+    """A line of therapy as a source states it, earliest line first."""
+
+    PREFERRED = "preferred"
     FIRST = "first"
     SECOND = "second"
     THIRD = "third"
-    PREFERRED = "preferred"
     NOT_RECOMMENDED = "not-recommended"
 
 
