@@ -12,12 +12,22 @@ from calcinosis.pack.models import SourceRef
 _CITES: dict[tuple[str, str, str | None, str | None], Citation] = {}
 
 
+# cite of one SourceRef object, kept with the object itself so that its id cannot be reused while the entry
+# lives (the pack's references live as long as the pack; bounded for references built per call).
+_CITE_REF: dict[int, tuple[SourceRef, str, Citation]] = {}
+
+
 def cite(pack: KnowledgePack, ref: SourceRef) -> Citation:
     """The citation for one provenance record (built once per pack and reference)."""
+    hit = _CITE_REF.get(id(ref))
+    if hit is not None and hit[0] is ref and hit[1] == pack.content_hash:
+        return hit[2]
     key = (pack.content_hash, ref.source, ref.section, ref.note)
     found = _CITES.get(key)
     if found is None:
         found = _CITES[key] = _make_citation(pack, ref)
+    if len(_CITE_REF) < _CITE_ALL_MAX:
+        _CITE_REF[id(ref)] = (ref, pack.content_hash, found)
     return found
 
 

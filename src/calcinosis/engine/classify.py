@@ -265,9 +265,23 @@ def _would_change(top: Scored, runner: Scored | None, pack: KnowledgePack) -> tu
     return tuple(dict.fromkeys(out))
 
 
+_DECIDING: dict[str, tuple[str, ...]] = {}
+
+
+def _deciding_items(pack: KnowledgePack) -> tuple[str, ...]:
+    """The work-up items some finding waits on (built once per pack)."""
+    found = _DECIDING.get(pack.content_hash)
+    if found is None:
+        found = _DECIDING[pack.content_hash] = tuple(
+            dict.fromkeys(w for rule in pack.rules for w in rule.decided_by if w in pack.workup)
+        )
+    return found
+
+
 def classify(view: FactView, pack: KnowledgePack) -> Differential:
-    statuses = {wid: item_status(item, view)[0] for wid, item in pack.workup.items()}
-    missing = {wid for wid, st in statuses.items() if st is WorkupStatus.MISSING}
+    missing = {
+        wid for wid in _deciding_items(pack) if item_status(pack.workup[wid], view)[0] is WorkupStatus.MISSING
+    }
     evidence = evaluate("calcinosis-recorded", view)
     calcinosis = CalcinosisEvidence(
         recorded=evidence.holds,

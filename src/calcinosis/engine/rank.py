@@ -35,10 +35,8 @@ from calcinosis.pack.models import (
     Therapy,
 )
 
-LINE_ORDER = {"first": 0, "preferred": 0, "second": 1, "third": 2}
 
-
-def patient_settings(view: FactView, call: SubtypeCall) -> set[str]:
+def patient_settings(view: FactView, call: SubtypeCall) -> frozenset[str]:
     """The clinical settings (matrix columns) this patient's call places them in."""
     code = call.code
     settings: set[str] = set()
@@ -57,7 +55,7 @@ def patient_settings(view: FactView, call: SubtypeCall) -> set[str]:
         settings.add(code.value)
     if call.variant == "tumoral-calcinosis":
         settings.add("tumoral")
-    return settings
+    return frozenset(settings)
 
 
 @dataclass
@@ -108,20 +106,38 @@ def _receiving(therapy: Therapy, view: FactView, pack: KnowledgePack) -> list[Fa
     ]
 
 
-def _draft(therapy: Therapy, view: FactView, settings: set[str], pack: KnowledgePack) -> Draft | None:
+@dataclass(frozen=True)
+class _Placement:
+    """What the sources say of one therapy in a set of settings: the same for every patient in them."""
+
+    fits: bool
+    stance: Stance
+    line: str | None
+    fit: Applicability | None
+    rationale: tuple[str, ...]
+    refs: tuple[SourceRef, ...]
+    rules: tuple[str, ...]
+
+
+_PLACEMENTS: dict[tuple[str, str, frozenset[str]], _Placement] = {}
+
+
+def _placement(therapy: Therapy, settings: frozenset[str], pack: KnowledgePack) -> _Placement:
+    key = (pack.content_hash, therapy.id, settings)
+    found = _PLACEMENTS.get(key)
+    if found is None:
+        found = _place(therapy, settings, pack)
+        if pack.therapies.get(therapy.id) is therapy:
+            _PLACEMENTS[key] = found
+    return found
+
+
+def _place(therapy: Therapy, settings: frozenset[str], pack: KnowledgePack) -> _Placement:
     fits = [s for s in therapy.settings if s.setting in settings]
     general_ok = any(pack.settings[s].general_lines_apply for s in settings)
     lines = [ln for ln in therapy.lines if ln.setting in settings or (ln.setting is None and general_ok)]
     out_of_scope = [ln for ln in therapy.lines if ln.setting is None and not general_ok]
-    receiving = list(dict.fromkeys(_receiving(therapy, view, pack)))
-    if not fits and not receiving:
-        return None
-    draft = Draft(therapy, Stance.CONSIDER, receiving=bool(receiving))
-    draft.facts.extend(receiving)
-    if receiving:
-        draft.rationale.append(
-            "Patient is already receiving this (" + ", ".join(f.text for f in receiving) + ")."
-        )
+    draft = Draft(therapy, Stance.CONSIDER)
     for fit in fits:
         draft.refs.extend(fit.sources)
         draft.rules.append(f"setting:{fit.setting}")
@@ -155,7 +171,7 @@ def _draft(therapy: Therapy, view: FactView, settings: set[str], pack: Knowledge
             draft.lower_to(Stance.AVOID)
             draft.rationale.append(f"Not recommended by {src}" + (f": {ln.note}." if ln.note else "."))
             continue
-        if draft.line is None or LINE_ORDER[ln.line.value] < LINE_ORDER[draft.line]:
+        if draft.line is None or ln.line.rank < LineName(draft.line).rank:
             draft.line = ln.line.value
         level = f", stated level {ln.stated_level.value}" if ln.stated_level else ""
         where = f" in {pack.settings[ln.setting].name.lower()}" if ln.setting else ""
@@ -165,6 +181,37 @@ def _draft(therapy: Therapy, view: FactView, settings: set[str], pack: Knowledge
         )
     if draft.stance is not Stance.AVOID and draft.line in ("first", "preferred") and draft.fit is not None:
         draft.stance = Stance.RECOMMENDED
+    return _Placement(
+        fits=bool(fits),
+        stance=draft.stance,
+        line=draft.line,
+        fit=draft.fit,
+        rationale=tuple(draft.rationale),
+        refs=tuple(draft.refs),
+        rules=tuple(draft.rules),
+    )
+
+
+def _draft(therapy: Therapy, view: FactView, settings: frozenset[str], pack: KnowledgePack) -> Draft | None:
+    placed = _placement(therapy, settings, pack)
+    receiving = list(dict.fromkeys(_receiving(therapy, view, pack)))
+    if not placed.fits and not receiving:
+        return None
+    draft = Draft(
+        therapy,
+        placed.stance,
+        line=placed.line,
+        fit=placed.fit,
+        refs=list(placed.refs),
+        rules=list(placed.rules),
+        receiving=bool(receiving),
+    )
+    draft.facts.extend(receiving)
+    if receiving:
+        draft.rationale.append(
+            "Patient is already receiving this (" + ", ".join(f.text for f in receiving) + ")."
+        )
+    draft.rationale.extend(placed.rationale)
     _apply_targets(draft, view, pack)
     _apply_cautions(draft, view, pack)
     return draft
@@ -322,7 +369,7 @@ def _key(d: Draft, pack: KnowledgePack) -> tuple[bool, int, int, bool, int, int,
         d.lead if d.lead is not None else len(pack.ranking_rules),
         d.stance.rank,
         d.failed,
-        LINE_ORDER.get(d.line or "", 3),
+        LineName(d.line).rank if d.line else len(LineName),
         -d.targets_met,
         level.rank if level else len(EvidenceLevel),
         d.fit.rank if d.fit else len(Applicability),
@@ -330,7 +377,7 @@ def _key(d: Draft, pack: KnowledgePack) -> tuple[bool, int, int, bool, int, int,
     )
 
 
-def _forced(therapy: Therapy, view: FactView, settings: set[str], pack: KnowledgePack) -> Draft:
+def _forced(therapy: Therapy, view: FactView, settings: frozenset[str], pack: KnowledgePack) -> Draft:
     """A draft for an option a context reading brings in even outside the patient's setting."""
     draft = _draft(therapy, view, settings, pack)
     if draft is not None:
@@ -342,7 +389,7 @@ def _forced(therapy: Therapy, view: FactView, settings: set[str], pack: Knowledg
 
 
 def apply_ranking_rules(
-    drafts: dict[str, Draft], view: FactView, settings: set[str], pack: KnowledgePack
+    drafts: dict[str, Draft], view: FactView, settings: frozenset[str], pack: KnowledgePack
 ) -> None:
     """The pack's context readings (dossier §1.5 I3, I5, I6): lead options, and stance limits."""
     for index, rr in enumerate(pack.ranking_rules):
@@ -383,7 +430,7 @@ def apply_history(
     drafts: dict[str, Draft],
     courses: tuple[CourseResponse, ...],
     view: FactView,
-    settings: set[str],
+    settings: frozenset[str],
     pack: KnowledgePack,
 ) -> None:
     """What was tried: each course is shown on its option; an adverse event makes the option ``avoid``; an

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from calcinosis.engine.basis import make_basis
 from calcinosis.engine.facts import Fact, FactView
 from calcinosis.engine.predicates import evaluate
@@ -37,8 +39,20 @@ def active_scenarios(
     return found
 
 
-def item_status(item: WorkupItem, view: FactView) -> tuple[WorkupStatus, str | None, list[Fact]]:
-    """Whether the record has the item: a lab result (abnormal when flagged) or an event; else missing."""
+Status = tuple[WorkupStatus, str | None, list[Fact]]
+
+
+def item_status(item: WorkupItem, view: FactView) -> Status:
+    """Whether the record has the item: a lab result (abnormal when flagged) or an event; else missing.
+    Worked out once per view (the differential and the work-up both ask)."""
+    key = "status:" + item.id
+    found = view.memo.get(key)
+    if found is None:
+        found = view.memo[key] = _item_status(item, view)
+    return cast(Status, found)
+
+
+def _item_status(item: WorkupItem, view: FactView) -> Status:
     results = [lv for a in item.analytes if (lv := view.lab(a)) is not None]
     if results:
         abnormal = [lv for lv in results if lv.flag in {"H", "L", "A"}]
@@ -55,15 +69,27 @@ def item_status(item: WorkupItem, view: FactView) -> tuple[WorkupStatus, str | N
     return WorkupStatus.MISSING, None, []
 
 
+# Candidates each item bears on, from the pack alone: built once per pack (keyed by its hash).
+_BEARS_ON: dict[tuple[str, str], list[str]] = {}
+
+
+def _bears_on(item: WorkupItem, pack: KnowledgePack) -> list[str]:
+    key = (pack.content_hash, item.id)
+    found = _BEARS_ON.get(key)
+    if found is None:
+        named = [
+            f"{r.subtype.value}/{r.variant}" if r.variant else r.subtype.value
+            for r in pack.rules
+            if item.id in r.decided_by
+        ] + list(item.informs)
+        found = _BEARS_ON[key] = list(dict.fromkeys(named))
+    return found
+
+
 def _separates(item: WorkupItem, pack: KnowledgePack, present: list[str]) -> tuple[str, ...]:
     """Differential candidates the item's result bears on: those whose findings it decides, and those it
     informs, preferring candidates in this patient's differential."""
-    named = [
-        f"{r.subtype.value}/{r.variant}" if r.variant else r.subtype.value
-        for r in pack.rules
-        if item.id in r.decided_by
-    ] + list(item.informs)
-    named = list(dict.fromkeys(named))
+    named = _bears_on(item, pack)
     codes_present = {k.split("/")[0] for k in present}
     here = [k for k in named if k in present or k.split("/")[0] in codes_present]
     return tuple(here or named)
