@@ -317,11 +317,49 @@ def test_procedure_not_done_is_reported_and_not_used() -> None:
     assert case.history == () and "not-done" in messages(issues)
 
 
-def test_allergy_is_reported_as_not_used() -> None:
-    allergy = {"resourceType": "AllergyIntolerance", "id": "a1", "patient": {"reference": "Patient/p1"},
-               "code": {"text": "Penicillin"}}  # fmt: skip
-    _, issues = read(allergy)
-    assert "allergy or intolerance recorded (Penicillin)" in messages(issues)
+def _allergy_status(kind: str, code: str) -> dict[str, Any]:
+    system = f"http://terminology.hl7.org/CodeSystem/allergyintolerance-{kind}"
+    return {"coding": [{"system": system, "code": code}]}
+
+
+def _allergy(aid: str, text: str, **kw: Any) -> dict[str, Any]:
+    return {"resourceType": "AllergyIntolerance", "id": aid, "patient": {"reference": "Patient/p1"},
+            "code": {"text": text}, **kw}  # fmt: skip
+
+
+def test_an_allergy_is_read_with_its_status_criticality_and_reactions() -> None:
+    allergy = _allergy(
+        "a1",
+        "Minocycline",
+        clinicalStatus=_allergy_status("clinical", "active"),
+        criticality="high",
+        recordedDate="2025-03-02",
+        reaction=[{"manifestation": [{"text": "Hives"}, {"text": "Wheeze"}]}],
+        lastOccurrence="2025-03-01",
+    )
+    case, issues = read(allergy)
+    (a,) = case.allergies
+    assert (a.id, a.substance, a.status, a.criticality) == (
+        "AllergyIntolerance/a1",
+        "Minocycline",
+        "active",
+        "high",
+    )
+    assert a.reaction == "Hives, Wheeze" and a.recorded == date(2025, 3, 2)
+    assert "element(s) not used: lastOccurrence" in messages(issues)
+
+
+@pytest.mark.parametrize("verification", ["refuted", "entered-in-error"])
+def test_a_refuted_or_mistaken_allergy_is_not_read(verification: str) -> None:
+    case, issues = read(
+        _allergy("a1", "Minocycline", verificationStatus=_allergy_status("verification", verification))
+    )
+    assert case.allergies == () and f"allergy is {verification}; not used" in messages(issues)
+
+
+def test_an_allergy_that_is_no_longer_active_is_kept_with_its_status() -> None:
+    case, _ = read(_allergy("a1", "Diltiazem", clinicalStatus=_allergy_status("clinical", "resolved")))
+    assert case.allergies[0].status == "resolved"
 
 
 def test_other_resource_types_are_reported_not_dropped() -> None:

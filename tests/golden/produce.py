@@ -130,6 +130,7 @@ def prefetch_of(bundle: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         "findings": searchset(findings),
         "procedures": searchset(by_type.get("Procedure", [])),
         "administrations": searchset(by_type.get("MedicationAdministration", [])),
+        "allergies": searchset(by_type.get("AllergyIntolerance", [])),
     }
 
 

@@ -93,6 +93,7 @@ def prefetch(resources: list[Resource]) -> dict[str, Any]:
         "findings": None,
         "procedures": searchset(by_type.get("Procedure", [])),
         "administrations": searchset(by_type.get("MedicationAdministration", [])),
+        "allergies": searchset(by_type.get("AllergyIntolerance", [])),
     }
 
 

@@ -47,10 +47,11 @@ def prefetch_templates() -> dict[str, str]:
         "findings": "Observation?patient={{context.patientId}}&category=exam",
         "procedures": "Procedure?patient={{context.patientId}}",
         "administrations": "MedicationAdministration?patient={{context.patientId}}",
+        "allergies": "AllergyIntolerance?patient={{context.patientId}}",
     }
 
 
-OPTIONAL_KEYS = frozenset({"findings", "procedures", "administrations"})
+OPTIONAL_KEYS = frozenset({"findings", "procedures", "administrations", "allergies"})
 
 
 @dataclass

@@ -97,7 +97,18 @@ def assess(
         for f in view.facts.values()
         if f.id in used_ids
     )
-    all_issues = [*issues, *view.issues]
+    linked = {rule for t in therapies for rule in t.basis.rules if rule.startswith("allergy:")}
+    unlinked = [
+        InputIssue(
+            location=a.where,
+            message=f"allergy or intolerance recorded ({a.fact.text}); no option listed names it: check any "
+            "treatment against it",
+            severity="information",
+        )
+        for a in view.allergies
+        if f"allergy:{a.fact.id}" not in linked
+    ]
+    all_issues = [*issues, *view.issues, *unlinked]
     return Assessment(
         patient_id=case.id,
         subtype=call,

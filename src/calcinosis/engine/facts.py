@@ -76,6 +76,17 @@ class Exposure:
     sites: frozenset[str]
 
 
+@dataclass(frozen=True)
+class AllergyFacts:
+    """A recorded allergy or intolerance that holds (active, not refuted): the drug concepts its text names
+    (not widened to the classes they belong to) and its text, lower-cased, for matching option names."""
+
+    fact: Fact
+    concepts: frozenset[str]
+    text: str
+    where: str
+
+
 @dataclass
 class FactView:
     """What the engine knows about one patient, with the facts behind each item."""
@@ -94,6 +105,7 @@ class FactView:
     lab_history: dict[str, list[LabValue]] = field(default_factory=dict)
     lesions: list[LesionFacts] = field(default_factory=list)
     exposures: list[Exposure] = field(default_factory=list)
+    allergies: list[AllergyFacts] = field(default_factory=list)
     issues: list[InputIssue] = field(default_factory=list)
     facts: dict[str, Fact] = field(default_factory=dict)
     memo: dict[str, object] = field(default_factory=dict)
@@ -140,6 +152,7 @@ def build_view(case: Case, pack: KnowledgePack, as_of: dt.date | None = None) ->
     _conditions(case, view)
     _medications(case, view)
     _events(case, view)
+    _allergies(case, view)
     _labs(case, view, pack)
     _lesions(case, view)
     return view
@@ -253,6 +266,34 @@ def _medications(case: Case, view: FactView) -> None:
             view.medications.setdefault(c, []).append(fact)
         if concepts & IV_SALTS and _intravenous(med.route, med.name):
             view.exposures.append(Exposure(fact, frozenset(concepts & IV_SALTS), med.start, "", frozenset()))
+
+
+def _allergies(case: Case, view: FactView) -> None:
+    vocab = load_vocabulary()
+    for i, allergy in enumerate(case.allergies):
+        label = allergy.substance or allergy.concept or "unspecified substance"
+        if allergy.status != "active" or allergy.verification in ("refuted", "entered-in-error"):
+            view.issues.append(
+                InputIssue(
+                    location=f"allergies[{i}]",
+                    message=f"allergy '{label}' not counted: status {allergy.status}, "
+                    f"verification {allergy.verification}",
+                    severity="information",
+                )
+            )
+            continue
+        value = "; ".join(
+            filter(
+                None, [allergy.reaction, f"criticality {allergy.criticality}" if allergy.criticality else ""]
+            )
+        )
+        fact = view.add(Fact(allergy.id or f"allergy-{i}", "allergy", label, value or None, allergy.recorded))
+        concepts: set[str] = set()
+        if allergy.concept and vocab.kind_of(allergy.concept) == "medication":
+            concepts.add(allergy.concept)
+        if allergy.substance:
+            concepts |= vocab.find(allergy.substance, "medication")
+        view.allergies.append(AllergyFacts(fact, frozenset(concepts), label.lower(), f"allergies[{i}]"))
 
 
 def _intravenous(route: str | None, name: str | None) -> bool:

@@ -7,10 +7,11 @@ evidence level (A best), fit (studied before listed), name.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from calcinosis.engine.basis import cite, cite_all, make_basis
-from calcinosis.engine.facts import Fact, FactView
+from calcinosis.engine.facts import AllergyFacts, Fact, FactView
 from calcinosis.engine.labels import therapy_labels
 from calcinosis.engine.predicates import evaluate
 from calcinosis.engine.results import (
@@ -34,6 +35,8 @@ from calcinosis.pack.models import (
     SubtypeCode,
     Therapy,
 )
+from calcinosis.patient.matching import is_negated
+from calcinosis.patient.vocabulary import load_vocabulary
 
 
 def patient_settings(view: FactView, call: SubtypeCall) -> frozenset[str]:
@@ -189,6 +192,70 @@ def _place(therapy: Therapy, settings: frozenset[str], pack: KnowledgePack) -> _
         rationale=tuple(draft.rationale),
         refs=tuple(draft.refs),
         rules=tuple(draft.rules),
+    )
+
+
+_DRUG_CONCEPTS: dict[tuple[str, str], frozenset[str]] = {}
+
+
+def _drug_concepts(therapy: Therapy, pack: KnowledgePack) -> frozenset[str]:
+    """The drug concepts an option's names, aliases and agents name (with the classes they belong to)."""
+    key = (pack.content_hash, therapy.id)
+    found = _DRUG_CONCEPTS.get(key)
+    if found is None:
+        vocab = load_vocabulary()
+        named: set[str] = set()
+        for name in (therapy.name, *therapy.aliases, *therapy.agents):
+            named |= vocab.find(name, "medication")
+        found = _DRUG_CONCEPTS[key] = frozenset(vocab.expand(named))
+    return found
+
+
+def allergies_to(therapy: Therapy, view: FactView, pack: KnowledgePack) -> list[AllergyFacts]:
+    """Recorded allergies that name this option's drug: by a drug concept of the vocabulary they share (the
+    drug itself, or the drug class the vocabulary files it under: an allergy to doxycycline, read as a
+    tetracycline, reaches minocycline) or by one of the option's names in the allergy's text. Nothing is
+    inferred beyond the vocabulary's concepts; the caution says what was recorded, for the clinician to weigh."""
+    if not view.allergies:
+        return []
+    concepts = _drug_concepts(therapy, pack)
+    names = _names(therapy, pack)
+    return [
+        a
+        for a in view.allergies
+        if a.concepts & concepts or any(len(n) > 3 and _word_in(n, a.text) for n in names)
+    ]
+
+
+def _word_in(name: str, text: str) -> bool:
+    """``name`` as a whole word in ``text``, in a mention that is not negated ("no allergy to ...")."""
+    pattern = r"(?<![a-z0-9])" + re.escape(name) + r"(?![a-z0-9])"
+    return any(not is_negated(text, m.start()) for m in re.finditer(pattern, text))
+
+
+def _apply_allergies(draft: Draft, view: FactView, pack: KnowledgePack) -> None:
+    """A recorded allergy or intolerance to the option's drug: a patient-specific warning (the record is its
+    basis; no source is claimed) and at most use-with-caution; the clinician weighs it."""
+    found = allergies_to(draft.therapy, view, pack)
+    if not found:
+        return
+    named = "; ".join(a.fact.text + (f" ({a.fact.value})" if a.fact.value else "") for a in found)
+    text = f"Allergy or intolerance recorded for this patient: {named}. Check it before use."
+    draft.lower_to(Stance.USE_WITH_CAUTION)
+    draft.facts.extend(a.fact for a in found)
+    draft.rules.extend(f"allergy:{a.fact.id}" for a in found)
+    draft.rationale.append(text)
+    draft.cautions.insert(
+        0,
+        CautionOut(
+            id="recorded-allergy",
+            text=text,
+            severity=CautionSeverity.WARNING,
+            patient_specific=True,
+            applies_when=("an allergy or intolerance to this drug is recorded",),
+            triggered_by=tuple(a.fact.id for a in found),
+            sources=(),
+        ),
     )
 
 
@@ -487,6 +554,7 @@ def rank_therapies(
     apply_ranking_rules(drafts, view, settings, pack)
     apply_history(drafts, courses, view, settings, pack)
     for d in drafts.values():
+        _apply_allergies(d, view, pack)
         reading = therapy_labels(d.therapy.id, view, pack)
         d.label_facts = reading.facts
         if reading.stance is not None and reading.why:

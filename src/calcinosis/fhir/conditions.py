@@ -20,7 +20,7 @@ from calcinosis.fhir.values import (
     parse_date,
     when,
 )
-from calcinosis.patient.models import Coding, Condition, Event, Lesion
+from calcinosis.patient.models import Allergy, Coding, Condition, Event, Lesion
 
 CLINICAL_STATUS = {"active", "recurrence", "relapse", "inactive", "remission", "resolved"}
 VERIFICATION = {"confirmed", "provisional", "differential", "unconfirmed"}
@@ -171,12 +171,50 @@ def read_procedure(ctx: Context, entry: Entry) -> None:
     )
 
 
+ALLERGY_STATUS = {"active", "inactive", "resolved"}
+ALLERGY_VERIFICATION = {"confirmed", "unconfirmed", "presumed", "refuted", "entered-in-error"}
+CRITICALITY = {"low", "high", "unable-to-assess"}
+ALLERGY_READ = frozenset(
+    {"code", "clinicalStatus", "verificationStatus", "criticality", "reaction", "recordedDate", "type"}
+    | {"category", "onsetDateTime", "onsetPeriod", "onsetAge", "onsetString", "onsetRange"}
+)
+
+
 def read_allergy(ctx: Context, entry: Entry) -> None:
-    text = concept_text(entry.resource.get("code")) or "unspecified substance"
-    ctx.issue(
-        entry.where,
-        f"allergy or intolerance recorded ({text}); the assessment does not use allergies: check options",
+    """An allergy or intolerance: the engine shows it on every option whose drug it names."""
+    r = entry.resource
+    verification = first_code(r.get("verificationStatus"))
+    if verification in NOT_HELD:
+        ctx.issue(f"{entry.where}.verificationStatus", f"allergy is {verification}; not used", "information")
+        return
+    status = first_code(r.get("clinicalStatus"))
+    if status is not None and status not in ALLERGY_STATUS:
+        ctx.issue(f"{entry.where}.clinicalStatus", f"unknown clinical status '{status}'; allergy not used")
+        return
+    codes = codings(r.get("code"))
+    text = concept_text(r.get("code")) or next((c.display for c in codes if c.display), None)
+    found = ctx.concepts(codes, text or "", {"medication"}) if codes else []
+    criticality = r.get("criticality")
+    manifestations = [
+        concept_text(m)
+        for reaction in (r.get("reaction") or [])
+        if isinstance(reaction, dict)
+        for m in (reaction.get("manifestation") or [])
+    ]
+    ctx.allergies.append(
+        Allergy(
+            id=entry.key,
+            concept=found[0] if len(found) == 1 else None,
+            substance=text or (found[0] if found else None) or _describe(codes, None),
+            codes=codes,
+            status=status or "active",
+            verification=verification if verification in ALLERGY_VERIFICATION else "confirmed",
+            criticality=criticality if criticality in CRITICALITY else None,
+            reaction=", ".join(m for m in manifestations if m) or None,
+            recorded=parse_date(r.get("recordedDate")),
+        )
     )
+    ctx.unused(entry, ALLERGY_READ)
 
 
 def _describe(codes: tuple[Coding, ...], text: str | None) -> str:

@@ -12,6 +12,7 @@ from calcinosis.pack.knowledge import KnowledgePack
 from calcinosis.patient.codes import Vocabulary
 from calcinosis.patient.models import (
     AdverseEvent,
+    Allergy,
     Coding,
     Condition,
     Course,
@@ -113,6 +114,7 @@ class Context:
     lesions: list[Lesion] = field(default_factory=list)
     medications: list[Medication] = field(default_factory=list)
     history: list[Event] = field(default_factory=list)
+    allergies: list[Allergy] = field(default_factory=list)
     pregnancy: list[tuple[date | None, bool, str]] = field(default_factory=list)
     courses: list[CourseRead] = field(default_factory=list)
     adverse_events: list[AdverseEventRead] = field(default_factory=list)
@@ -182,6 +184,7 @@ class Context:
             self.lesions,
             self.medications,
             self.history,
+            self.allergies,
             self.pregnancy,
             self.courses,
             self.adverse_events,

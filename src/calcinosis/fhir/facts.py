@@ -4,7 +4,7 @@ What is read: Patient (birthDate → age, gender → sex), Condition (clinical a
 Observation (LOINC labs with UCUM units, pregnancy status, findings such as biopsy results, lesions),
 MedicationRequest / MedicationStatement / MedicationAdministration (RxNorm, text as fallback; Medication
 references resolved; IV calcium or phosphate is also a dated exposure at its site), Procedure (dialysis,
-parathyroidectomy, biopsy, heel sticks ...), AllergyIntolerance (recorded, reported as unused); exposures
+parathyroidectomy, biopsy, heel sticks ...), AllergyIntolerance (allergies); exposures
 named in notes; treatment courses (MedicationStatement / MedicationRequest naming a pack therapy) with their
 AdverseEvents, and visit measurements (Observations of lesions). Everything present but not understood becomes an :class:`InputIssue`, on the resource it is
 about; only input that cannot be read as a whole (not a FHIR resource, no or two Patients, references that do
@@ -152,6 +152,7 @@ def case_from_fhir(
         lesions=tuple(ctx.lesions),
         medications=tuple(ctx.medications),
         history=tuple(ctx.history),
+        allergies=tuple(ctx.allergies),
         courses=tuple(attach_adverse_events(ctx)),
         measurements=tuple(assemble_measurements(ctx)),
     )

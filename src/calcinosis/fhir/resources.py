@@ -30,8 +30,8 @@ PATIENT_TYPES: tuple[PatientType, ...] = (
     PatientType("MedicationStatement", "medication statements"),
     PatientType("MedicationAdministration", "medication administrations"),
     PatientType("Procedure", "procedures"),
-    # The assessment does not use allergies: the reader notes each one as an input issue ("check options").
-    # Screening does not read them (docs/screening.md, Limits), so its assessments lack those notes.
+    # The engine shows an allergy on the options whose drug it names. Screening does not read them
+    # (docs/screening.md, Limits), so its assessments lack those cautions.
     PatientType("AllergyIntolerance", "allergies and intolerances", screened=False),
 )
 PATIENT_RESOURCE_TYPES: tuple[str, ...] = tuple(t.name for t in PATIENT_TYPES)

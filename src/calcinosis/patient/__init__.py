@@ -1,6 +1,7 @@
 """Patient facts: input models and the coded vocabulary rules look for."""
 
 from calcinosis.patient.models import (
+    Allergy,
     Case,
     Coding,
     Condition,
@@ -12,4 +13,15 @@ from calcinosis.patient.models import (
     Sex,
 )
 
-__all__ = ["Case", "Coding", "Condition", "Event", "InputIssue", "Lab", "Lesion", "Medication", "Sex"]
+__all__ = [
+    "Allergy",
+    "Case",
+    "Coding",
+    "Condition",
+    "Event",
+    "InputIssue",
+    "Lab",
+    "Lesion",
+    "Medication",
+    "Sex",
+]

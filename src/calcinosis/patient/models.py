@@ -115,6 +115,21 @@ class Medication(Edge):
     start: dt.date | None = None
 
 
+class Allergy(Edge):
+    """A recorded allergy or intolerance (FHIR AllergyIntolerance). The engine shows it, as a warning to check,
+    on every option whose drug it names or shares a drug concept of the vocabulary with."""
+
+    id: str | None = None
+    concept: str | None = None
+    substance: str | None = Field(default=None, validation_alias=AliasChoices("substance", "text", "name"))
+    codes: tuple[Coding, ...] = ()
+    status: Literal["active", "inactive", "resolved"] = "active"
+    verification: Literal["confirmed", "unconfirmed", "presumed", "refuted", "entered-in-error"] = "confirmed"
+    criticality: Literal["low", "high", "unable-to-assess"] | None = None
+    reaction: str | None = None
+    recorded: dt.date | None = None
+
+
 class Event(Edge):
     """A procedure, exposure, finding or test result that is not a numeric lab (e.g. biopsy result)."""
 
@@ -199,11 +214,12 @@ class Case(Edge):
     lesions: tuple[Lesion, ...] = ()
     medications: tuple[Medication, ...] = ()
     history: tuple[Event, ...] = ()
+    allergies: tuple[Allergy, ...] = ()
     courses: tuple[Course, ...] = ()
     measurements: tuple[Measurement, ...] = ()
     notes: str | None = None
 
-    @field_validator("conditions", "medications", "history", mode="before")
+    @field_validator("conditions", "medications", "history", "allergies", mode="before")
     @classmethod
     def _texts(cls, v: object) -> object:
         return _as_objects(v, "text")
