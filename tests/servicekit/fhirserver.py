@@ -107,10 +107,16 @@ def _handler(state: FhirState) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    # The listen backlog of a real FHIR server: with the default of 5, a client opening more connections at
+    # once (our prefetch fetches every missing key in parallel) waits for a SYN retry, about a second.
+    request_queue_size = 128
+
+
 @contextmanager
 def fhir_server(state: FhirState) -> Iterator[str]:
     """Serve ``state`` on a free loopback port; yields the FHIR base URL (``http://127.0.0.1:P/fhir``)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    server = _Server(("127.0.0.1", 0), _handler(state))
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
