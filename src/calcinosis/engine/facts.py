@@ -6,6 +6,7 @@ Every fact gets an id; rules report the ids they read so an assessment can show 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from calcinosis.pack.knowledge import KnowledgePack
@@ -210,6 +211,32 @@ def _concepts(
     return vocab.expand(found)
 
 
+# Treatments that last (dialysis) are current unless their own text says they ended: "renal replacement therapy
+# for 28 days; renal function recovered", "haemodialysis stopped after transplant", "previously on CAPD".
+ONGOING_TREATMENTS = frozenset({"dialysis", "haemodialysis", "peritoneal-dialysis"})
+_ENDED = re.compile(
+    r"\b(stopped|discontinued|ceased|withdrawn|weaned|no longer|formerly|previously|recovered|ended"
+    r"|came off|off dialysis)\b",
+    re.IGNORECASE,
+)
+
+
+def _current_only(concepts: set[str], text: str | None, where: str, view: FactView) -> set[str]:
+    """Drop an ongoing treatment whose text says it has ended (reported, so the reading can be checked)."""
+    ended = concepts & ONGOING_TREATMENTS
+    cue = _ENDED.search(text) if ended and text else None
+    if cue is None:
+        return concepts
+    view.issues.append(
+        InputIssue(
+            location=where,
+            message=f"'{text}' reads as dialysis that has ended ('{cue.group(0)}'); not counted as current",
+            severity="information",
+        )
+    )
+    return concepts - ONGOING_TREATMENTS
+
+
 def _route(concepts: set[str], fact: Fact, view: FactView) -> None:
     """File concepts found in condition or history text under conditions or events, by their kind.
 
@@ -243,7 +270,9 @@ def _conditions(case: Case, view: FactView) -> None:
         fact = view.add(
             Fact(cond.id or f"condition-{i}", "condition", label, None, cond.onset or cond.recorded)
         )
-        concepts = _concepts(cond.concept, cond.text, None, where, view)
+        concepts = _current_only(
+            _concepts(cond.concept, cond.text, None, where, view), cond.text, where, view
+        )
         _route(concepts, fact, view)
         if cond.disease_active:
             for c in concepts:
@@ -310,7 +339,7 @@ def _events(case: Case, view: FactView) -> None:
         text = " ".join(t for t in (ev.text, ev.result) if t)
         label = ev.text or ev.concept or "event"
         fact = view.add(Fact(ev.id or f"history-{i}", "history", label, ev.result, ev.date))
-        concepts = _concepts(ev.concept, text or None, None, where, view)
+        concepts = _current_only(_concepts(ev.concept, text or None, None, where, view), text, where, view)
         _route(concepts, fact, view)
         exposure = concepts & EXPOSURE_EVENTS
         site = ev.site or ""
