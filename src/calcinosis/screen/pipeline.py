@@ -194,6 +194,8 @@ def run_screen(options: ScreenOptions) -> ScreenResult:
                 gaps += tuple(fault_gap(f) for f in checked.faults)
                 inspected = time.perf_counter()
                 counts = backend.scan(checked.export, selection)
+                for bad in backend.bad_lines():
+                    quarantine.add(bad)
             scanned = time.perf_counter()
             workers = options.workers or (
                 default_workers(cores, options.memory_mb) if counts.patients_selected >= POOL_THRESHOLD else 1
@@ -215,9 +217,6 @@ def run_screen(options: ScreenOptions) -> ScreenResult:
                     else:
                         writer.add(result)
                     advance(1)
-                # After the groups: an engine may still be finding bad lines' text while they are assessed.
-                for bad in backend.bad_lines():
-                    quarantine.add(bad)
                 writer.finish(threads, options.memory_mb)
             assessed = time.perf_counter()
             quarantined = dict(sorted(quarantine.counts.items()))

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -55,29 +54,6 @@ def _in_list(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(sql_text(v) for v in values) + ")"
 
 
-def _read_not_json(
-    con: duckdb.DuckDBPyConnection, expected: list[tuple[str, int]]
-) -> list[tuple[str, str | None]]:
-    """The lines of each file that are not JSON (at most as many as the JSON reader found), read as text;
-    a file where fewer are found gets ``None`` for each missing one."""
-    found: list[tuple[str, str | None]] = []
-    for filename, count in expected:
-        rows = con.execute(
-            f"""
-            SELECT line FROM read_csv({sql_text(filename)}, columns = {{'line': 'VARCHAR'}},
-                                      header = false, delim = '\x01\x02', quote = '', escape = '',
-                                      auto_detect = false, strict_mode = false, null_padding = true,
-                                      max_line_size = {MAX_LINE_BYTES + 2}, buffer_size = {2 * MAX_LINE_BYTES + 4})
-            WHERE line IS NOT NULL AND trim(line) <> '' AND NOT json_valid(line)
-            LIMIT ?
-            """,  # noqa: S608 - built from constants and quoted paths (sql_text)
-            [count],
-        ).fetchall()
-        found += [(filename, line) for (line,) in rows]
-        found += [(filename, None)] * (count - len(rows))
-    return found
-
-
 class DuckDBBackend(ScreenBackend):
     name = "duckdb"
 
@@ -85,9 +61,6 @@ class DuckDBBackend(ScreenBackend):
         super().__init__(settings)
         self._con: duckdb.DuckDBPyConnection | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self._reader: duckdb.DuckDBPyConnection | None = None
-        self._pool: ThreadPoolExecutor | None = None
-        self._recovered: Future[list[tuple[str, str | None]]] | None = None
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -105,7 +78,6 @@ class DuckDBBackend(ScreenBackend):
         self._con = con
 
     def close(self) -> None:
-        self._stop_reader()
         if self._con is not None:
             self._con.close()
             self._con = None
@@ -244,9 +216,7 @@ class DuckDBBackend(ScreenBackend):
             self.con.execute("CREATE OR REPLACE TEMP TABLE picked (pid VARCHAR)")
         self._read_lines(files)
         con = self.con
-        by_rank = con.execute(
-            "SELECT rank, count(*) FROM lines WHERE reason IS NULL GROUP BY rank"
-        ).fetchall()
+        by_rank = con.execute("SELECT rank, count(*) FROM lines WHERE reason IS NULL GROUP BY rank").fetchall()
         by_type = {RESOURCE_TYPES[int(r)]: int(n) for r, n in sorted(by_rank)}
         (selected, kept) = con.execute(
             "SELECT count(DISTINCT pid), count(*) FROM lines WHERE pid IS NOT NULL"
@@ -260,55 +230,42 @@ class DuckDBBackend(ScreenBackend):
         )
 
     def _recover_not_json(self) -> None:
-        """Start recovering the text of lines DuckDB's JSON reader could not parse, with a plain line reader.
+        """Recover the text of lines DuckDB's JSON reader could not parse, with a plain line reader.
 
         Only files that had such lines are read again; its line size limit is the screen's (longer lines were
-        set aside before, ``integrity``). The reading runs on its own connection in the background, beside
-        the groups (only ``bad_lines`` needs it). Should the line reader find fewer invalid lines than the
-        JSON reader did, the rest are kept without text.
+        set aside before, ``integrity``). Should the line reader find fewer invalid lines than the JSON
+        reader did, the rest are kept without text.
         """
-        counts = self.con.execute(
+        con = self.con
+        con.execute("CREATE OR REPLACE TEMP TABLE not_json (filename VARCHAR, line VARCHAR)")
+        counts = con.execute(
             "SELECT path, count(*) FROM lines JOIN files USING (file_no) WHERE reason = ? GROUP BY path ORDER BY path",
             [BadLineReason.NOT_JSON.value],
         ).fetchall()
-        self.con.execute("CREATE OR REPLACE TEMP TABLE not_json (filename VARCHAR, line VARCHAR)")
-        if not counts:
-            return
-        self._reader = self.con.cursor()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="not-json")
-        self._recovered = self._pool.submit(
-            _read_not_json, self._reader, [(str(f), int(n)) for f, n in counts]
-        )
-
-    def _store_not_json(self) -> None:
-        """Wait for the background reading and keep what it found in ``not_json``."""
-        if self._recovered is None:
-            return
-        found = self._recovered.result()
-        self._recovered = None
-        self._stop_reader()
-        if found:
-            self.con.executemany("INSERT INTO not_json VALUES (?, ?)", [[f, line] for f, line in found])
-
-    def _stop_reader(self) -> None:
-        if self._recovered is not None and self._reader is not None:
-            self._reader.interrupt()
-            try:
-                self._recovered.result()
-            except duckdb.Error:
-                pass  # interrupted: the run is ending anyway
-            self._recovered = None
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        for filename, expected in counts:
+            con.execute(
+                f"""
+                INSERT INTO not_json
+                SELECT ?, line FROM read_csv({sql_text(filename)}, columns = {{'line': 'VARCHAR'}},
+                                             header = false, delim = '\x01\x02', quote = '', escape = '',
+                                             auto_detect = false, strict_mode = false, null_padding = true,
+                                             max_line_size = {MAX_LINE_BYTES + 2}, buffer_size = {2 * MAX_LINE_BYTES + 4})
+                WHERE line IS NOT NULL AND trim(line) <> '' AND NOT json_valid(line)
+                LIMIT ?
+                """,  # noqa: S608 - built from constants and quoted paths (sql_text)
+                [filename, int(expected)],
+            )
+            (found,) = con.execute("SELECT count(*) FROM not_json WHERE filename = ?", [filename]).fetchall()[
+                0
+            ]
+            if found < expected:
+                con.executemany(
+                    "INSERT INTO not_json VALUES (?, NULL)", [[filename]] * (int(expected) - found)
+                )
 
     # ------------------------------------------------------------------ results
     def _bad_lines(self) -> Iterator[BadLine]:
         """Every set-aside line, ordered by file name, reason and text (the same order in every engine)."""
-        self._store_not_json()
         cur = self.con.execute(
             """
             SELECT regexp_extract(path, '[^/]+$', 0) AS file, reason, rtype, json FROM lines JOIN files USING (file_no)
