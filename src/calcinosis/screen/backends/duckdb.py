@@ -139,7 +139,12 @@ class DuckDBBackend(ScreenBackend):
 
     # ------------------------------------------------------------------ pass 2
     def _read_lines(self, files: tuple[Path, ...]) -> None:
+        """One row per line, kept small: the file's number, the type's rank and the reason it is bad fit in
+        a few bytes; only picked patients' lines and bad lines keep their text (and bad lines their type)."""
         known = _in_list(RESOURCE_TYPES)
+        rank = "CASE x[1] " + " ".join(f"WHEN '{t}' THEN {i}" for t, i in TYPE_RANK.items()) + " END"
+        self.con.execute("CREATE OR REPLACE TEMP TABLE files (file_no USMALLINT, path VARCHAR)")
+        self.con.executemany("INSERT INTO files VALUES (?, ?)", [[i, str(p)] for i, p in enumerate(files)])
         self.con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE lines AS
@@ -150,14 +155,14 @@ class DuckDBBackend(ScreenBackend):
                                        ignore_errors = true, filename = true)
             ),
             typed AS (
-                SELECT filename, json, x[1] AS rtype, x[3] AS id,
+                SELECT filename, json, x[1] AS rtype, ({rank})::UTINYINT AS rank, x[3] AS id,
                        CASE WHEN x[1] = 'Patient' THEN nullif(x[3], '')
                             ELSE nullif(regexp_extract(x[2], {sql_text(PATIENT_REFERENCE_PATTERN)}, 1), '')
                        END AS pid
                 FROM raw
             ),
             marked AS (
-                SELECT filename, json, rtype, id, pid,
+                SELECT filename, json, rtype, rank, id, pid,
                        CASE WHEN json IS NULL THEN '{BadLineReason.NOT_JSON.value}'
                             WHEN rtype IS NULL OR rtype NOT IN {known}
                                 THEN '{BadLineReason.UNKNOWN_RESOURCE_TYPE.value}'
@@ -165,11 +170,13 @@ class DuckDBBackend(ScreenBackend):
                        END AS reason
                 FROM typed
             )
-            SELECT filename, rtype, reason,
-                   CASE WHEN keep THEN pid END AS pid,
-                   CASE WHEN keep THEN id END AS id,
-                   CASE WHEN keep OR reason IS NOT NULL THEN json::VARCHAR END AS json
-            FROM (SELECT *, reason IS NULL AND pid IN (SELECT pid FROM picked) AS keep FROM marked)
+            SELECT f.file_no, m.rank, m.reason,
+                   CASE WHEN m.reason IS NOT NULL THEN m.rtype END AS rtype,
+                   CASE WHEN m.keep THEN m.pid END AS pid,
+                   CASE WHEN m.keep THEN m.id END AS id,
+                   CASE WHEN m.keep OR m.reason IS NOT NULL THEN m.json::VARCHAR END AS json
+            FROM (SELECT *, reason IS NULL AND pid IN (SELECT pid FROM picked) AS keep FROM marked) AS m
+            JOIN files AS f ON f.path = m.filename
             """  # noqa: S608 - built from constants and quoted paths (sql_text)
         )
 
@@ -209,17 +216,14 @@ class DuckDBBackend(ScreenBackend):
             self.con.execute("CREATE OR REPLACE TEMP TABLE picked (pid VARCHAR)")
         self._read_lines(files)
         con = self.con
-        by_type = dict(
-            con.execute(
-                "SELECT rtype, count(*) FROM lines WHERE reason IS NULL GROUP BY rtype ORDER BY rtype"
-            ).fetchall()
-        )
+        by_rank = con.execute("SELECT rank, count(*) FROM lines WHERE reason IS NULL GROUP BY rank").fetchall()
+        by_type = {RESOURCE_TYPES[int(r)]: int(n) for r, n in sorted(by_rank)}
         (selected, kept) = con.execute(
             "SELECT count(DISTINCT pid), count(*) FROM lines WHERE pid IS NOT NULL"
         ).fetchall()[0]
         self._recover_not_json()
         return ScanCounts(
-            resources_by_type={str(k): int(v) for k, v in by_type.items()},
+            resources_by_type=dict(sorted(by_type.items())),
             patients_in_export=int(by_type.get("Patient", 0)),
             patients_selected=int(selected),
             resources_selected=int(kept),
@@ -235,7 +239,7 @@ class DuckDBBackend(ScreenBackend):
         con = self.con
         con.execute("CREATE OR REPLACE TEMP TABLE not_json (filename VARCHAR, line VARCHAR)")
         counts = con.execute(
-            "SELECT filename, count(*) FROM lines WHERE reason = ? GROUP BY filename ORDER BY filename",
+            "SELECT path, count(*) FROM lines JOIN files USING (file_no) WHERE reason = ? GROUP BY path ORDER BY path",
             [BadLineReason.NOT_JSON.value],
         ).fetchall()
         for filename, expected in counts:
@@ -264,7 +268,7 @@ class DuckDBBackend(ScreenBackend):
         """Every set-aside line, ordered by file name, reason and text (the same order in every engine)."""
         cur = self.con.execute(
             """
-            SELECT regexp_extract(filename, '[^/]+$', 0) AS file, reason, rtype, json FROM lines
+            SELECT regexp_extract(path, '[^/]+$', 0) AS file, reason, rtype, json FROM lines JOIN files USING (file_no)
             WHERE reason IS NOT NULL AND reason <> ?
             UNION ALL
             SELECT regexp_extract(filename, '[^/]+$', 0), ?, NULL, line FROM not_json
@@ -281,9 +285,8 @@ class DuckDBBackend(ScreenBackend):
                 yield BadLine(file, why, text, detail)
 
     def _groups(self) -> Iterator[PatientGroup]:
-        rank = "CASE rtype " + " ".join(f"WHEN '{t}' THEN {i}" for t, i in TYPE_RANK.items()) + " END"
         cur = self.con.execute(
-            f"SELECT pid, json FROM lines WHERE pid IS NOT NULL ORDER BY pid, {rank}, coalesce(id, ''), json"  # noqa: S608
+            "SELECT pid, json FROM lines WHERE pid IS NOT NULL ORDER BY pid, rank, coalesce(id, ''), json"
         )
         current: str | None = None
         resources: list[bytes] = []
