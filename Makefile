@@ -39,7 +39,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
 typecheck: $(TEST_STAMP)
-	$(BIN)/mypy --strict src
+	$(BIN)/mypy --strict src benchmarks
 
 pytest: $(TEST_STAMP) system-deps
 	source scripts/test-env.sh && $(BIN)/pytest

@@ -9,6 +9,7 @@ same text: `python benchmarks/matcher.py [--sizes 10,20,40,80,160] [--repeat 3]`
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import time
 from collections.abc import Callable
@@ -68,9 +69,9 @@ def main() -> None:
     print(f"{'task':<22}{'KB':>6}{'time ms':>12}{'x per doubling':>16}{'x baseline':>12}")
     for size in sizes:
         text = make_text(size)
-        base = timed(lambda text=text: text.lower().split(), args.repeat)
+        base = timed(functools.partial(lambda t: t.lower().split(), text), args.repeat)
         for name, fn in tasks.items():
-            t = timed(lambda fn=fn, text=text: fn(text), args.repeat)
+            t = timed(functools.partial(fn, text), args.repeat)
             ratio = f"{t / previous[name]:.2f}" if name in previous else "-"
             print(f"{name:<22}{size // 1024:>6}{t * 1000:>12.2f}{ratio:>16}{t / base:>12.1f}")
             previous[name] = t

@@ -47,6 +47,7 @@ import orjson
 from calcinosis.screen.monitor import tree_rss_kb
 
 CORES = os.cpu_count() or 1
+BAD_LINE_RATE = 0.001  # calcinosis synth's default
 AS_OF = dt.date(2026, 1, 15)
 
 
@@ -111,7 +112,7 @@ def measure(kind: str, export: Path, out: Path, workers: int | None) -> dict[str
                     pass
                 return iter(())
 
-            pipeline.assess_groups = consume  # type: ignore[assignment]
+            setattr(pipeline, "assess_groups", consume)  # noqa: B010 - the benchmark leaves assessment out
 
         result = run_screen(
             ScreenOptions(
@@ -187,11 +188,16 @@ def run_child(kind: str, export: Path, out: Path, workers: int | None) -> dict[s
 
 
 def ensure_export(
-    work: Path, patients: int, seed: int, coding: str = "mixed", compress: bool = False
+    work: Path,
+    patients: int,
+    seed: int,
+    coding: str = "mixed",
+    compress: bool = False,
+    bad_line_rate: float = BAD_LINE_RATE,
 ) -> tuple[Path, dict[str, Any]]:
-    export = (
-        work
-        / f"export-{patients}-{seed}{'' if coding == 'mixed' else '-' + coding}{'-gz' if compress else ''}"
+    export = work / (
+        f"export-{patients}-{seed}{'' if coding == 'mixed' else '-' + coding}{'-gz' if compress else ''}"
+        + ("" if bad_line_rate == BAD_LINE_RATE else f"-bad{bad_line_rate:g}")
     )
     stamp = export / "synth.json"
     if not stamp.exists():
@@ -199,7 +205,9 @@ def ensure_export(
 
         shutil.rmtree(export, ignore_errors=True)
         t0 = time.perf_counter()
-        summary = generate_export(export, patients, seed, coding=coding, compress=compress)
+        summary = generate_export(
+            export, patients, seed, coding=coding, compress=compress, bad_line_rate=bad_line_rate
+        )
         info = {
             "resources": sum(summary.resources.values()) + sum(summary.bad_lines.values()),
             "bytes": sum(p.stat().st_size for p in export.glob("*.ndjson*")),
@@ -226,6 +234,12 @@ def main() -> None:
     )
     parser.add_argument("--gzip", action="store_true", help="write the export gzipped")
     parser.add_argument(
+        "--bad-line-rate",
+        type=float,
+        default=BAD_LINE_RATE,
+        help="share of lines the export damages on purpose (0: a clean export, as Synthea writes it)",
+    )
+    parser.add_argument(
         "--only", nargs="+", help="measure only these (e.g. scan-duckdb noassess-duckdb screen-duckdb)"
     )
     parser.add_argument("--measure", help=argparse.SUPPRESS)
@@ -244,7 +258,7 @@ def main() -> None:
     print(f"cores: {CORES}; work: {args.work}")
     table: dict[tuple[int, str], dict[str, Any]] = {}
     for n in sizes:
-        export, info = ensure_export(args.work, n, args.seed, args.coding, args.gzip)
+        export, info = ensure_export(args.work, n, args.seed, args.coding, args.gzip, args.bad_line_rate)
         print(
             f"\n== {n:,} patients: {info['resources']:,} lines, {info['bytes'] / 2**20:,.0f} MiB "
             f"(synth {info['synth_seconds']} s)"

@@ -216,7 +216,9 @@ class DuckDBBackend(ScreenBackend):
             self.con.execute("CREATE OR REPLACE TEMP TABLE picked (pid VARCHAR)")
         self._read_lines(files)
         con = self.con
-        by_rank = con.execute("SELECT rank, count(*) FROM lines WHERE reason IS NULL GROUP BY rank").fetchall()
+        by_rank = con.execute(
+            "SELECT rank, count(*) FROM lines WHERE reason IS NULL GROUP BY rank"
+        ).fetchall()
         by_type = {RESOURCE_TYPES[int(r)]: int(n) for r, n in sorted(by_rank)}
         (selected, kept) = con.execute(
             "SELECT count(DISTINCT pid), count(*) FROM lines WHERE pid IS NOT NULL"
