@@ -56,7 +56,13 @@ def main() -> None:
         f"calcinosis assess -f {args.format}": (cli, base_env),
     }
     if args.before is not None:
-        series[f"before ({args.before})"] = (cli, {**base_env, "PYTHONPATH": str(args.before)})
+        # Its own cache folder: the cache keeps one file per kind and key, so two source trees sharing one
+        # folder would rebuild each other's pack cache on every run.
+        before_cache = tempfile.mkdtemp(prefix="calcinosis-bench-before-cache-")
+        series[f"before ({args.before})"] = (
+            cli,
+            {**base_env, "PYTHONPATH": str(args.before), "CALCINOSIS_CACHE_DIR": before_cache},
+        )
     # An installed package has its bytecode compiled (pip does it; so does a first import unless
     # PYTHONDONTWRITEBYTECODE is set): compile it here too, so that no run pays for compiling sources.
     for tree in {Path(calcinosis.__file__).parent, *([args.before / "calcinosis"] if args.before else [])}:
