@@ -80,17 +80,27 @@ def add_concept_fact(
 HELD = {"active", "recurrence", "relapse"}
 
 
-def read_condition(ctx: Context, entry: Entry) -> None:
+def _statuses(ctx: Context, entry: Entry, what: str, known: set[str]) -> tuple[str | None, str | None] | None:
+    """Verification and clinical status codes, or None (with an issue) when the resource is not to be used:
+    refuted or entered in error, or a clinical status that is not one of ``known``."""
     r = entry.resource
     verification = first_code(r.get("verificationStatus"))
     if verification in NOT_HELD:
-        where = f"{entry.where}.verificationStatus"
-        ctx.issue(where, f"condition is {verification}; not used", "information")
-        return
+        ctx.issue(f"{entry.where}.verificationStatus", f"{what} is {verification}; not used", "information")
+        return None
     status = first_code(r.get("clinicalStatus"))
-    if status is not None and status not in CLINICAL_STATUS:
-        ctx.issue(f"{entry.where}.clinicalStatus", f"unknown clinical status '{status}'; condition not used")
+    if status is not None and status not in known:
+        ctx.issue(f"{entry.where}.clinicalStatus", f"unknown clinical status '{status}'; {what} not used")
+        return None
+    return verification, status
+
+
+def read_condition(ctx: Context, entry: Entry) -> None:
+    r = entry.resource
+    held = _statuses(ctx, entry, "condition", CLINICAL_STATUS)
+    if held is None:
         return
+    verification, status = held
     codes = codings(r.get("code"))
     text = concept_text(r.get("code"))
     found = ctx.concepts(codes, " ; ".join(filter(None, [text, *(c.display or "" for c in codes)])))
@@ -183,14 +193,10 @@ ALLERGY_READ = frozenset(
 def read_allergy(ctx: Context, entry: Entry) -> None:
     """An allergy or intolerance: the engine shows it on every option whose drug it names."""
     r = entry.resource
-    verification = first_code(r.get("verificationStatus"))
-    if verification in NOT_HELD:
-        ctx.issue(f"{entry.where}.verificationStatus", f"allergy is {verification}; not used", "information")
+    held = _statuses(ctx, entry, "allergy", ALLERGY_STATUS)
+    if held is None:
         return
-    status = first_code(r.get("clinicalStatus"))
-    if status is not None and status not in ALLERGY_STATUS:
-        ctx.issue(f"{entry.where}.clinicalStatus", f"unknown clinical status '{status}'; allergy not used")
-        return
+    verification, status = held
     codes = codings(r.get("code"))
     text = concept_text(r.get("code")) or next((c.display for c in codes if c.display), None)
     found = ctx.concepts(codes, text or "", {"medication"}) if codes else []
