@@ -357,6 +357,30 @@ def test_a_refuted_or_mistaken_allergy_is_not_read(verification: str) -> None:
     assert case.allergies == () and f"allergy is {verification}; not used" in messages(issues)
 
 
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"criticality": []},
+        {"criticality": {"x": 1}},
+        {"criticality": "extreme"},
+        {"code": [1, 2]},
+        {"reaction": {"manifestation": "x"}},
+        {"reaction": [{"manifestation": [1, None, {"text": 5}]}]},
+        {"recordedDate": 12},
+        {"clinicalStatus": "active", "verificationStatus": [{}]},
+    ],
+)
+def test_a_malformed_allergy_is_read_as_far_as_it_can_be_never_a_crash(fields: dict[str, Any]) -> None:
+    resource = {**_allergy("a1", "Diltiazem"), **fields}
+    case, _ = read(resource)
+    assert len(case.allergies) == 1 and case.allergies[0].criticality in (
+        None,
+        "low",
+        "high",
+        "unable-to-assess",
+    )
+
+
 def test_an_allergy_that_is_no_longer_active_is_kept_with_its_status() -> None:
     case, _ = read(_allergy("a1", "Diltiazem", clinicalStatus=_allergy_status("clinical", "resolved")))
     assert case.allergies[0].status == "resolved"

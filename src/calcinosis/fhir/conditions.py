@@ -185,8 +185,7 @@ ALLERGY_STATUS = {"active", "inactive", "resolved"}
 ALLERGY_VERIFICATION = {"confirmed", "unconfirmed", "presumed", "refuted", "entered-in-error"}
 CRITICALITY = {"low", "high", "unable-to-assess"}
 ALLERGY_READ = frozenset(
-    {"code", "clinicalStatus", "verificationStatus", "criticality", "reaction", "recordedDate", "type"}
-    | {"category", "onsetDateTime", "onsetPeriod", "onsetAge", "onsetString", "onsetRange"}
+    {"code", "clinicalStatus", "verificationStatus", "criticality", "reaction", "recordedDate"}
 )
 
 
@@ -215,7 +214,7 @@ def read_allergy(ctx: Context, entry: Entry) -> None:
             codes=codes,
             status=status or "active",
             verification=verification if verification in ALLERGY_VERIFICATION else "confirmed",
-            criticality=criticality if criticality in CRITICALITY else None,
+            criticality=criticality if isinstance(criticality, str) and criticality in CRITICALITY else None,
             reaction=", ".join(m for m in manifestations if m) or None,
             recorded=parse_date(r.get("recordedDate")),
         )
