@@ -13,21 +13,13 @@ import time
 from pathlib import Path
 
 import orjson
+from timing import timed
 
 from calcinosis.engine import assess
 from calcinosis.pack import load_pack
 from calcinosis.patient.case_json import parse_case
 
 CASES = Path(__file__).resolve().parents[1] / "examples" / "cases"
-
-
-def timed(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
-    samples = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples)
 
 
 def main() -> None:

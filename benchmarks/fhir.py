@@ -11,12 +11,10 @@ Bundle; and the same parse/read for the native twin. Ratios are against the JSON
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import orjson
+from timing import timed
 
 from calcinosis.engine import assess
 from calcinosis.fhir.facts import case_from_fhir
@@ -27,15 +25,6 @@ from calcinosis.patient.case_json import parse_case
 ROOT = Path(__file__).resolve().parents[1]
 FHIR = ROOT / "examples" / "fhir"
 CASES = ROOT / "examples" / "cases"
-
-
-def timed(fn: Callable[[], object], repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples)
 
 
 def main() -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 import functools
-import statistics
-import time
 from collections.abc import Callable
+
+from timing import timed
 
 from calcinosis.patient.terms import load_lab_vocabulary, load_lesion_vocabulary
 from calcinosis.patient.vocabulary import load_vocabulary
@@ -39,15 +39,6 @@ def make_text(size: int) -> str:
         total += len(piece)
         i += 1
     return "".join(parts)[:size]
-
-
-def timed(fn: Callable[[], object], repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples)
 
 
 def main() -> None:

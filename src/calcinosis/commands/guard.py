@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
 import typer
 
-from calcinosis.errors import EXIT_BAD_INPUT, CalcinosisError
+from calcinosis.errors import EXIT_BAD_INPUT, CalcinosisError, InputError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -17,6 +18,16 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
     """Print a one-line error to stderr and return the Exit to raise."""
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
+
+
+def date_option(value: str | None, option: str) -> dt.date | None:
+    """A command-line date (YYYY-MM-DD); anything else is an InputError naming the option."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"{option}: '{value}' is not a date (YYYY-MM-DD)") from None
 
 
 def guarded(fn: F) -> F:

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
+from calcinosis.commands.guard import date_option
 from calcinosis.errors import InputError
 
 course_app = typer.Typer(help="Treatment courses in the registry.", no_args_is_help=True)
@@ -49,17 +50,8 @@ def _by(value: str | None) -> str:
         return "cli"
 
 
-def _date(value: str | None, option: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InputError(f"{option}: '{value}' is not a date (YYYY-MM-DD)") from None
-
-
 def _required_date(value: str, option: str) -> dt.date:
-    date = _date(value, option)
+    date = date_option(value, option)
     assert date is not None  # noqa: S101 - value is a str
     return date
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from calcinosis.commands.guard import date_option
 from calcinosis.errors import InputError
 
 ExportDir = Annotated[Path, typer.Argument(help="Folder of a FHIR Bulk Data export (NDJSON, plain or .gz).")]
@@ -59,15 +59,6 @@ BadLineRate = Annotated[
 ]
 
 
-def _date(value: str | None, option: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InputError(f"{option}: '{value}' is not a date (YYYY-MM-DD)") from None
-
-
 def register(app: typer.Typer) -> None:
     from calcinosis.commands.guard import guarded
 
@@ -95,7 +86,7 @@ def register(app: typer.Typer) -> None:
                 out_dir=out,
                 engine=engine,
                 spark_master=spark_master,
-                as_of=_date(as_of, "--as-of"),
+                as_of=date_option(as_of, "--as-of"),
                 workers=workers,
                 threads=threads,
                 memory_mb=memory_mb,

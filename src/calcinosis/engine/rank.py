@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from calcinosis.engine.basis import cite, cite_all, make_basis
 from calcinosis.engine.facts import AllergyFacts, Fact, FactView
 from calcinosis.engine.labels import therapy_labels
+from calcinosis.engine.packmemo import per_pack
 from calcinosis.engine.predicates import evaluate
 from calcinosis.engine.results import (
     CautionOut,
@@ -85,18 +86,13 @@ class Draft:
 
 
 # Pack-derived parts of an option, the same for every patient: built once per pack (keyed by its hash).
-_NAMES: dict[tuple[str, str], tuple[str, ...]] = {}
 _EVIDENCE: dict[tuple[str, str], EvidenceOut] = {}
 _IDLE_CAUTIONS: dict[tuple[str, str, str], CautionOut] = {}
-_CONFLICTS: dict[tuple[str, str], tuple[ConflictOut, ...]] = {}
 
 
-def _names(therapy: Therapy, pack: KnowledgePack) -> tuple[str, ...]:
-    key = (pack.content_hash, therapy.id)
-    found = _NAMES.get(key)
-    if found is None:
-        found = _NAMES[key] = tuple(n.lower() for n in (therapy.name, *therapy.aliases, *therapy.agents))
-    return found
+@per_pack
+def _names(therapy: Therapy, _pack: KnowledgePack) -> tuple[str, ...]:
+    return tuple(n.lower() for n in (therapy.name, *therapy.aliases, *therapy.agents))
 
 
 def _receiving(therapy: Therapy, view: FactView, pack: KnowledgePack) -> list[Fact]:
@@ -195,20 +191,14 @@ def _place(therapy: Therapy, settings: frozenset[str], pack: KnowledgePack) -> _
     )
 
 
-_DRUG_CONCEPTS: dict[tuple[str, str], frozenset[str]] = {}
-
-
+@per_pack
 def _drug_concepts(therapy: Therapy, pack: KnowledgePack) -> frozenset[str]:
     """The drug concepts an option's names, aliases and agents name (with the classes they belong to)."""
-    key = (pack.content_hash, therapy.id)
-    found = _DRUG_CONCEPTS.get(key)
-    if found is None:
-        vocab = load_vocabulary()
-        named: set[str] = set()
-        for name in (therapy.name, *therapy.aliases, *therapy.agents):
-            named |= vocab.find(name, "medication")
-        found = _DRUG_CONCEPTS[key] = frozenset(vocab.expand(named))
-    return found
+    vocab = load_vocabulary()
+    named: set[str] = set()
+    for name in _names(therapy, pack):
+        named |= vocab.find(name, "medication")
+    return frozenset(vocab.expand(named))
 
 
 def allergies_to(therapy: Therapy, view: FactView, pack: KnowledgePack) -> list[AllergyFacts]:
@@ -413,17 +403,14 @@ def _finish(draft: Draft, rank: int, pack: KnowledgePack) -> TherapyOption:
     )
 
 
+@per_pack
 def _conflicts_out(therapy: Therapy, pack: KnowledgePack) -> tuple[ConflictOut, ...]:
-    key = (pack.content_hash, therapy.id)
-    found = _CONFLICTS.get(key)
-    if found is None:
-        found = _CONFLICTS[key] = tuple(
-            ConflictOut(
-                id=c.id, topic=c.topic, positions=tuple(p.claim for p in c.positions), handling=c.handling
-            )
-            for c in pack.all_conflicts(therapy.id)
+    return tuple(
+        ConflictOut(
+            id=c.id, topic=c.topic, positions=tuple(p.claim for p in c.positions), handling=c.handling
         )
-    return found
+        for c in pack.all_conflicts(therapy.id)
+    )
 
 
 def _key(d: Draft, pack: KnowledgePack) -> tuple[bool, int, int, bool, int, int, int, int, str]:

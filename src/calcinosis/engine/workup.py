@@ -6,6 +6,7 @@ from typing import cast
 
 from calcinosis.engine.basis import make_basis
 from calcinosis.engine.facts import Fact, FactView
+from calcinosis.engine.packmemo import per_pack
 from calcinosis.engine.predicates import evaluate
 from calcinosis.engine.results import SubtypeCall, WorkupEntry, WorkupStatus
 from calcinosis.pack.knowledge import KnowledgePack
@@ -69,21 +70,15 @@ def _item_status(item: WorkupItem, view: FactView) -> Status:
     return WorkupStatus.MISSING, None, []
 
 
-# Candidates each item bears on, from the pack alone: built once per pack (keyed by its hash).
-_BEARS_ON: dict[tuple[str, str], list[str]] = {}
-
-
-def _bears_on(item: WorkupItem, pack: KnowledgePack) -> list[str]:
-    key = (pack.content_hash, item.id)
-    found = _BEARS_ON.get(key)
-    if found is None:
-        named = [
-            f"{r.subtype.value}/{r.variant}" if r.variant else r.subtype.value
-            for r in pack.rules
-            if item.id in r.decided_by
-        ] + list(item.informs)
-        found = _BEARS_ON[key] = list(dict.fromkeys(named))
-    return found
+@per_pack
+def _bears_on(item: WorkupItem, pack: KnowledgePack) -> tuple[str, ...]:
+    """Candidates the item bears on, from the pack alone."""
+    named = [
+        f"{r.subtype.value}/{r.variant}" if r.variant else r.subtype.value
+        for r in pack.rules
+        if item.id in r.decided_by
+    ] + list(item.informs)
+    return tuple(dict.fromkeys(named))
 
 
 def _separates(item: WorkupItem, pack: KnowledgePack, present: list[str]) -> tuple[str, ...]:

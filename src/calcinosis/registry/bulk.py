@@ -17,8 +17,16 @@ from sqlalchemy.engine import Connection
 
 from calcinosis.errors import InputError
 from calcinosis.registry import tables as T
-from calcinosis.registry.records import AdverseEventIn, CourseStart, PatientId, VisitIn, parse, site_key
-from calcinosis.registry.store import MEASUREMENT_FIELDS, Registry, now_text, touch_patient
+from calcinosis.registry.records import (
+    MEASURED,
+    AdverseEventIn,
+    CourseStart,
+    PatientId,
+    VisitIn,
+    parse,
+    site_key,
+)
+from calcinosis.registry.store import Registry, now_text, touch_patient
 from calcinosis.registry.synth import FILE
 
 BATCH = 500
@@ -107,7 +115,7 @@ def _write_batch(conn: Connection, batch: list[Any], by: str) -> dict[str, int]:
     measurement_rows = [
         {"patient_id": pid, "visit_date": v.date, "course_id": course_id.get((pid, ref)) if ref else None,
          "site": m.site, "site_key": site_key(m.site), "note": m.note, "created_at": stamp, "created_by": by,
-         **{f: getattr(m, f) for f in MEASUREMENT_FIELDS}}
+         **{f: getattr(m, f) for f in MEASURED}}
         for pid, _, visits in batch for ref, v in visits for m in v.measurements
     ]  # fmt: skip
     if event_rows:

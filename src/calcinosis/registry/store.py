@@ -27,6 +27,7 @@ from calcinosis.patient.models import AdverseEvent, Case, Course, Measurement
 from calcinosis.registry import tables as T
 from calcinosis.registry.database import READ
 from calcinosis.registry.records import (
+    MEASURED,
     AdverseEventIn,
     AdverseEventRecord,
     Correction,
@@ -80,7 +81,7 @@ def _course_record(row: RowMapping) -> CourseRecord:
 
 
 def _measurement_record(row: RowMapping) -> MeasurementRecord:
-    values = {name: row[name] for name in MEASUREMENT_FIELDS}
+    values = {name: row[name] for name in MEASURED}
     return MeasurementRecord(
         id=row["id"],
         patient_id=row["patient_id"],
@@ -109,18 +110,6 @@ def _stamps(row: RowMapping) -> dict[str, Any]:
     return {k: row[k] for k in ("created_at", "created_by", "updated_at", "deleted_at", "deleted_by")}
 
 
-MEASUREMENT_FIELDS = (
-    "count",
-    "largest_mm",
-    "sctc_score",
-    "pain_vas",
-    "ulceration",
-    "inflammation",
-    "infection",
-    "new_lesions",
-    "patient_global",
-    "physician_global",
-)
 # Correctable fields per entity: record field -> column.
 COURSE_FIELDS = {
     "therapy": "therapy",
@@ -138,7 +127,7 @@ MEASUREMENT_COLUMNS = {
     "course": "course_id",
     "site": "site",
     "note": "note",
-    **{f: f for f in MEASUREMENT_FIELDS},
+    **{f: f for f in MEASURED},
 }
 EVENT_FIELDS = {"date": "event_date", "description": "description", "severity": "severity"}
 ENTITY_TABLES: dict[str, Table] = {
@@ -465,7 +454,7 @@ class Registry:
             "note": m.note,
             "created_at": now_text(),
             "created_by": by,
-            **{f: getattr(m, f) for f in MEASUREMENT_FIELDS},
+            **{f: getattr(m, f) for f in MEASURED},
         }
         new_id = int(conn.execute(INSERT_MEASUREMENT, values).scalar_one())
         return MeasurementRecord(
@@ -477,7 +466,7 @@ class Registry:
             note=m.note,
             created_at=values["created_at"],
             created_by=by,
-            **{f: getattr(m, f) for f in MEASUREMENT_FIELDS},
+            **{f: getattr(m, f) for f in MEASURED},
         )
 
     def measurements(self, patient_id: str, *, deleted: bool = False) -> list[MeasurementRecord]:
@@ -603,7 +592,7 @@ class Registry:
                 "site": m.site,
                 "site_key": site_key(m.site),
             }
-            out.update({f: getattr(m, f) for f in MEASUREMENT_FIELDS})
+            out.update({f: getattr(m, f) for f in MEASURED})
             out["note"] = m.note
             return out
         event = parse(AdverseEventIn, merged, "adverse_event")
@@ -775,7 +764,7 @@ def cases_for(
                     id=f"{MEASUREMENT_PREFIX}{m['id']}",
                     date=m["visit_date"],
                     site=m["site"],
-                    **{f: m[f] for f in MEASUREMENT_FIELDS},
+                    **{f: m[f] for f in MEASURED},
                 )
             )
     out: dict[str, Case] = {}
